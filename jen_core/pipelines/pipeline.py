@@ -1,0 +1,337 @@
+"""JenPipeline: text-to-music, inpainting, continuation (JEN-1) and multi-track composition
+(JEN-1 Composer) on top of one :class:`~jen_core.model.JenModel`.
+
+Audio in and out is float32 numpy ``[2, L]`` at the model rate (48 kHz). Every task reports
+progress per diffusion step and checks a cancel flag between steps.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from jen_core.conditioning import bars_for, meta_tensor, prefixed_prompt
+from jen_core.diffusion import StepCallback, classifier_free, composer_guidance, get_sampler
+from jen_core.errors import CancelledError, JenError
+from jen_core.model import JenModel
+from jen_core.pipelines.tracks import Role, TrackLayout
+from jen_core.unet import OmniUNet1D, UNetCond, split_tracks
+
+MIX = "mix"
+SEAM_SECONDS = 0.01  # crossfade where generated audio meets given audio
+
+
+@dataclass
+class SampleOptions:
+    """Options shared by every task. None means the model's default."""
+
+    bpm: float | None = None
+    key: str | None = None
+    bars: int | None = None
+    steps: int | None = None
+    sampler: str | None = None
+    guidance: float | None = None
+    seed: int = 0
+    on_step: StepCallback | None = None
+    cancel: Callable[[], bool] | None = None
+
+
+class JenPipeline:
+    """All generation tasks of one model. ``name`` is what the user asked for (e.g. 'small')."""
+
+    def __init__(self, model: JenModel, *, name: str) -> None:
+        self.model = model
+        self.name = name
+        self.cfg = model.cfg
+
+    # ------------------------------------------------------------------ facts
+    @property
+    def sample_rate(self) -> int:
+        return self.cfg.autoencoder.sample_rate
+
+    @property
+    def channels(self) -> int:
+        return self.cfg.autoencoder.channels
+
+    @property
+    def stems(self) -> tuple[str, ...]:
+        return self.cfg.stems
+
+    @property
+    def max_seconds(self) -> float:
+        return self.cfg.max_seconds
+
+    @property
+    def hop(self) -> int:
+        return self.cfg.autoencoder.hop
+
+    @property
+    def device(self) -> torch.device:
+        return self.model.device
+
+    # ------------------------------------------------------------------ tasks
+    def generate(self, prompt: str, *, seconds: float, stems: Sequence[str] | None = None, **options) -> dict[str, np.ndarray]:
+        """Text to music. stems None -> all stems jointly (Composer); a subset -> those stems with the
+        others marginalised (t = T); ['mix'] -> JEN-1 single-track. Returns {stem: [2, L]}, L = round(seconds*sr)."""
+        opts = SampleOptions(**options)
+        length = self._length(seconds)
+        if stems is not None and list(stems) == [MIX]:
+            unet = self._unet(composer=False)
+            layout = self._layout(1, length, roles=[Role.TARGET], opts=opts)
+            audio = self._sample(unet, layout, prompt, length=length, opts=opts, causal=False)
+            return {MIX: audio[0]}
+        targets = self._check_stems(stems if stems is not None else self.stems)
+        unet = self._unet(composer=True)
+        roles = [Role.TARGET if s in targets else Role.ABSENT for s in self.stems]
+        layout = self._layout(len(self.stems), length, roles=roles, opts=opts)
+        full_prompt = prefixed_prompt(prompt, targets, self.stems)
+        audio = self._sample(unet, layout, full_prompt, length=length, opts=opts, causal=False)
+        return dict(zip([s for s in self.stems if s in targets], audio, strict=True))
+
+    def inpaint(self, audio: np.ndarray, *, start: float, end: float, prompt: str = "", **options) -> np.ndarray:
+        """Regenerate ``[start, end)`` seconds of a single track (JEN-1, bidirectional). [2, L] -> [2, L]."""
+        opts = SampleOptions(**options)
+        audio = self._check_audio(audio, "audio")
+        length = audio.shape[1]
+        a, b = self._region(start, end, length)
+        layout = self._layout(1, length, roles=[Role.TARGET], opts=opts, given={0: audio}, region=(a, b))
+        out = self._sample(self._unet(composer=False), layout, prompt, length=length, opts=opts, causal=False)[0]
+        return _blend(audio, out, a, b, self._seam())
+
+    def continue_(self, audio: np.ndarray, *, seconds: float, prompt: str = "", **options) -> np.ndarray:
+        """Extend a single track by ``seconds`` (JEN-1, unidirectional mode). [2, L] -> [2, L + seconds*sr]."""
+        opts = SampleOptions(**options)
+        audio = self._check_audio(audio, "audio")
+        extra = self._length(seconds, what="continuation seconds")
+        total = audio.shape[1] + extra
+        self._length(total / self.sample_rate, what="audio plus continuation")
+        padded = np.concatenate([audio, np.zeros((audio.shape[0], extra), np.float32)], axis=1)
+        a = audio.shape[1]
+        layout = self._layout(1, total, roles=[Role.TARGET], opts=opts, given={0: padded}, region=(a, total))
+        out = self._sample(self._unet(composer=False), layout, prompt, length=total, opts=opts, causal=True)[0]
+        return _blend(padded, out, a, total, self._seam())
+
+    def compose(
+        self,
+        prompt: str,
+        *,
+        keep: Mapping[str, np.ndarray],
+        generate: Sequence[str],
+        region: tuple[float, float] | None = None,
+        context: Mapping[str, np.ndarray] | None = None,
+        seconds: float | None = None,
+        **options,
+    ) -> dict[str, np.ndarray]:
+        """Composer co-composition: ``keep`` stems are given (t = 0), ``generate`` stems are produced with
+        Composer CFG (eq. 6). With ``region`` (seconds) only that range of the generated stems is new;
+        ``context`` holds their current audio outside it. Returns {stem: [2, L]} for ``generate``."""
+        opts = SampleOptions(**options)
+        targets = self._check_stems(generate)
+        kept = {name: self._check_audio(a, f"kept stem '{name}'") for name, a in keep.items()}
+        self._check_stems(list(kept))
+        overlap = sorted(set(kept) & set(targets))
+        if overlap:
+            raise JenError(f"stem(s) {', '.join(overlap)} are both kept and generated; pick one role per stem")
+        ctx = {name: self._check_audio(a, f"context stem '{name}'") for name, a in (context or {}).items()}
+        lengths = {a.shape[1] for a in [*kept.values(), *ctx.values()]}
+        if len(lengths) > 1:
+            raise JenError(f"kept and context stems must have the same length; got {sorted(lengths)} samples")
+        if lengths:
+            length = lengths.pop()
+            if seconds is not None and self._length(seconds) != length:
+                raise JenError(f"seconds={seconds} does not match the given stems ({length / self.sample_rate:.3f} s)")
+            self._length(length / self.sample_rate, what="given stems")
+        elif seconds is not None:
+            length = self._length(seconds)
+        else:
+            raise JenError("compose needs either kept stems or seconds")
+        span = self._region(*region, length) if region is not None else None
+        if span is not None and set(ctx) != set(targets):
+            raise JenError("regenerating a region needs the current audio of every generated stem in context")
+        roles = [Role.TARGET if s in targets else Role.KEPT if s in kept else Role.ABSENT for s in self.stems]
+        given = {i: kept.get(s, ctx.get(s)) for i, s in enumerate(self.stems) if s in kept or s in ctx}
+        layout = self._layout(len(self.stems), length, roles=roles, opts=opts, given=given, region=span)
+        full_prompt = prefixed_prompt(prompt, targets, self.stems)
+        audio = self._sample(self._unet(composer=True), layout, full_prompt, length=length, opts=opts, causal=False)
+        names = [s for s in self.stems if s in targets]
+        if span is None:
+            return dict(zip(names, audio, strict=True))
+        return {n: _blend(ctx[n], a, span[0], span[1], self._seam()) for n, a in zip(names, audio, strict=True)}
+
+    # ------------------------------------------------------------------ core
+    def _sample(
+        self, unet: OmniUNet1D, layout: TrackLayout, prompt: str, *, length: int, opts: SampleOptions, causal: bool
+    ) -> list[np.ndarray]:
+        model, device = self.model, self.device
+        schedule, dcfg = model.schedule, self.cfg.diffusion
+        sampler = get_sampler(opts.sampler or dcfg.sampler)
+        steps = opts.steps if opts.steps is not None else dcfg.steps
+        if not 1 <= steps <= schedule.T:
+            raise JenError(f"steps must be between 1 and {schedule.T}, got {steps}")
+        generator = torch.Generator("cpu").manual_seed(opts.seed)
+        b, _, k, s = layout.clean.shape
+        targets = layout.targets
+        x = torch.randn((b, len(targets), k, s), generator=generator).to(device)
+
+        tokens = model.text_encoder.encode([prompt] * b).to(device)
+        bars = opts.bars if opts.bars is not None else (bars_for(length / self.sample_rate, opts.bpm) if opts.bpm else None)
+        meta = meta_tensor(bpm=opts.bpm, key=opts.key, bars=bars, batch=b, device=device)
+        has_kept = Role.KEPT in layout.roles
+        if has_kept:  # Composer eq. (6): conditional (kept clean, t=0) vs marginal (kept at t=T)
+            scale = opts.guidance if opts.guidance is not None else dcfg.composer_cfg_scale
+            marginal = layout.with_roles([Role.ABSENT if r == Role.KEPT else r for r in layout.roles])
+        else:  # JEN-1 text CFG: conditional vs cross-attention replaced by self-attention
+            scale = opts.guidance if opts.guidance is not None else dcfg.cfg_scale
+        double = scale != 1.0
+        cond = UNetCond(
+            text=torch.cat([tokens.states] * (2 if double else 1)),
+            text_mask=torch.cat([tokens.mask] * (2 if double else 1)),
+            meta=torch.cat([meta] * (2 if double else 1)),
+            uncond=(torch.arange(2 * b, device=device) >= b) if double and not has_kept else None,
+        )
+
+        def denoise(x_t: Tensor, t: Tensor) -> Tensor:
+            inp, t_vec = layout.unet_input(x_t, t, timesteps=schedule.T)
+            if double:
+                other = marginal if has_kept else layout
+                inp2, t_vec2 = other.unet_input(x_t, t, timesteps=schedule.T)
+                inp, t_vec = torch.cat([inp, inp2]), torch.cat([t_vec, t_vec2])
+            with torch.inference_mode():
+                eps = split_tracks(unet(inp, t_vec, cond, causal=causal), unet.cfg.tracks)[:, targets]
+            if not double:
+                return eps
+            first, second = eps[:b], eps[b:]
+            return composer_guidance(second, first, scale) if has_kept else classifier_free(first, second, scale)
+
+        def on_step(done: int, total: int) -> None:
+            if opts.cancel is not None and opts.cancel():
+                raise CancelledError("generation was cancelled")
+            if opts.on_step is not None:
+                opts.on_step(done, total)
+
+        if opts.cancel is not None and opts.cancel():
+            raise CancelledError("generation was cancelled")
+        z = sampler(denoise, x, schedule, steps=steps, generator=generator, on_step=on_step)
+        clean, mask = layout.clean[:, targets], layout.mask[:, targets, None, :]
+        z = mask * z + (1.0 - mask) * clean  # known frames pasted back
+        return self._decode(z.reshape(b * len(targets), k, s), length)
+
+    def _layout(
+        self,
+        tracks: int,
+        length: int,
+        *,
+        roles: list[Role],
+        opts: SampleOptions,
+        given: Mapping[int, np.ndarray] | None = None,
+        region: tuple[int, int] | None = None,
+    ) -> TrackLayout:
+        frames = self._frames(length)
+        k, device = self.cfg.k, self.device
+        clean = torch.zeros(1, tracks, k, frames, device=device)
+        for i, audio in (given or {}).items():
+            clean[:, i] = self._encode(audio, frames)
+        mask = torch.ones(1, tracks, frames, device=device)
+        if region is not None:
+            mask.zero_()
+            lo, hi = region[0] // self.hop, math.ceil(region[1] / self.hop)
+            mask[:, :, lo:hi] = 1.0
+            mask[:, :, math.ceil(length / self.hop):] = 1.0  # padding frames are free
+        for i, role in enumerate(roles):
+            if role == Role.TARGET and i not in (given or {}):
+                mask[:, i] = 1.0
+        generator = torch.Generator("cpu").manual_seed(opts.seed + 1)
+        noise = torch.randn((1, tracks, k, frames), generator=generator).to(device)
+        return TrackLayout(roles=roles, clean=clean, mask=mask, absent_noise=noise)
+
+    def _encode(self, audio: np.ndarray, frames: int) -> Tensor:
+        """[2, L] -> whitened latent [k, frames] (zero-padded to the frame grid)."""
+        wav = torch.zeros(1, self.channels, frames * self.hop, device=self.device)
+        wav[0, :, : audio.shape[1]] = torch.from_numpy(audio).to(self.device)
+        with torch.inference_mode():
+            return self.model.whitener.whiten(self.model.autoencoder.encode(wav))[0]
+
+    def _decode(self, z: Tensor, length: int) -> list[np.ndarray]:
+        """Whitened latents [N, k, S] -> N arrays [2, length]."""
+        with torch.inference_mode():
+            latent = self.model.whitener.unwhiten(z)
+            wav = self.model.autoencoder.decode(latent)[:, :, :length]
+        return [w.float().cpu().numpy().astype(np.float32) for w in wav]
+
+    # ------------------------------------------------------------------ validation helpers
+    def _unet(self, *, composer: bool) -> OmniUNet1D:
+        unet = self.model.composer if composer else self.model.jen1
+        if unet is None:
+            kind = "Composer (stems)" if composer else "JEN-1 (single track)"
+            raise JenError(f"model '{self.name}' has no {kind} UNet; use a model that includes it")
+        return unet
+
+    def _frames(self, length: int) -> int:
+        multiple = (self.cfg.composer or self.cfg.jen1).length_multiple  # type: ignore[union-attr]
+        frames = math.ceil(length / self.hop)
+        return math.ceil(frames / multiple) * multiple
+
+    def _length(self, seconds: float, *, what: str = "seconds") -> int:
+        if not isinstance(seconds, (int, float)) or not math.isfinite(seconds) or seconds <= 0:
+            raise JenError(f"{what} must be a positive number, got {seconds}")
+        if seconds > self.max_seconds + 1e-9:
+            raise JenError(f"{what} {seconds:g} is above this model's maximum of {self.max_seconds:g} s")
+        return int(round(seconds * self.sample_rate))
+
+    def _region(self, start: float, end: float, length: int) -> tuple[int, int]:
+        a, b = int(round(start * self.sample_rate)), int(round(end * self.sample_rate))
+        if not 0 <= a < b <= length:
+            raise JenError(
+                f"region {start:g}-{end:g} s must satisfy 0 <= start < end <= {length / self.sample_rate:g} s"
+            )
+        return a, b
+
+    def _check_stems(self, names: Sequence[str]) -> list[str]:
+        names = list(names)
+        unknown = [n for n in names if n not in self.stems]
+        if unknown:
+            raise JenError(f"unknown stem(s) {', '.join(unknown)}; choose from {', '.join(self.stems)}")
+        if not names:
+            raise JenError("no stems to generate")
+        return names
+
+    def _check_audio(self, audio: np.ndarray, what: str) -> np.ndarray:
+        if not isinstance(audio, np.ndarray) or audio.ndim != 2 or audio.shape[0] != self.channels:
+            shape = getattr(audio, "shape", None)
+            raise JenError(f"{what} must be a [{self.channels}, samples] array, got shape {shape}")
+        if audio.shape[1] == 0:
+            raise JenError(f"{what} is empty")
+        if not np.isfinite(audio).all():
+            raise JenError(f"{what} contains NaN or infinite samples")
+        return np.ascontiguousarray(audio, dtype=np.float32)
+
+    def _seam(self) -> int:
+        return int(SEAM_SECONDS * self.sample_rate)
+
+
+def _blend(given: np.ndarray, generated: np.ndarray, start: int, end: int, fade: int) -> np.ndarray:
+    """Given audio outside [start, end), generated inside; raised-cosine crossfades of ``fade``
+    samples placed in the given audio just outside the region so no given sample is lost elsewhere."""
+    length = given.shape[1]
+    w = np.zeros(length, np.float32)
+    w[start:end] = 1.0
+    ramp = 0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, fade + 2, dtype=np.float64)[1:-1]).astype(np.float32)
+    lo = max(0, start - fade)
+    if start > 0:
+        w[lo:start] = ramp[fade - (start - lo):]
+    hi = min(length, end + fade)
+    if end < length:
+        w[end:hi] = ramp[::-1][: hi - end]
+    return (given * (1.0 - w) + generated * w).astype(np.float32)
+
+
+def mix_stems(stems: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Sum stems into a mix [2, L]; scaled down only if the sum would clip."""
+    mix = np.sum(np.stack(list(stems.values())), axis=0).astype(np.float32)
+    peak = float(np.abs(mix).max(initial=0.0))
+    return mix / peak * 0.99 if peak > 0.99 else mix
