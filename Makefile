@@ -35,7 +35,7 @@ install-dev: $(VENV)/.installed-dev proto
 # Generated gRPC code goes into bridge/v1/ (git-ignored, never hand-edited).
 proto: $(VENV)/.installed
 	@if [ -n "$(PROTOS)" ]; then \
-	  $(BIN)/python -c "import grpc_tools" 2>/dev/null || $(BIN)/python -m pip install -q "grpcio-tools>=1.60"; \
+	  $(BIN)/python -c "import grpc_tools" 2>/dev/null || $(BIN)/python -m pip install -q "grpcio-tools>=1.85"; \
 	  $(BIN)/python -m grpc_tools.protoc -Iprotos/jen --python_out=. --grpc_python_out=. --pyi_out=. $(PROTOS); \
 	fi
 
@@ -53,9 +53,9 @@ system-deps:
 	else echo "note: not root or no apt-get; skipping system packages (liblo-tools fluidsynth fluid-soundfont-gm sox mediainfo)"; fi
 
 node-deps:
-	@if command -v npm >/dev/null && [ -f tests/bridge/node/package.json ]; then \
-	  (cd tests/bridge/node && npm install --no-audit --no-fund --silent) || echo "warning: npm install failed; the Node peer test will skip"; \
-	fi
+	@if command -v npm >/dev/null && [ -f tests/bridge/node/package-lock.json ]; then \
+	  npm ci --prefix tests/bridge/node --no-audit --no-fund --silent || echo "warning: npm ci failed; the Node peer test will skip"; \
+	else echo "note: npm not found; the Node gRPC peer test will skip"; fi
 
 lint: install-dev
 	$(BIN)/ruff check .
