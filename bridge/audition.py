@@ -47,6 +47,7 @@ class Playback:
         self.epoch_first_sequence = 0
         self.loop: tuple[int, int] | None = None
         self._sent_from = start  # window of samples sent in this epoch (for seek detection)
+        self._last_playhead = start
 
     def transport(self, *, playing: bool, playhead: int, loop: tuple[int, int] | None) -> None:
         self.loop = loop if loop and loop[1] > loop[0] else None
@@ -54,8 +55,15 @@ class Playback:
         self.playing = playing
         inside = self._sent_from - self.chunk_frames <= playhead <= self.position + self.chunk_frames
         looped = self.loop is not None and self.loop[0] <= self.position <= self.loop[1]
+        wrapped = False
         if looped and self.loop is not None and self.loop[0] <= playhead < self.loop[1]:
             inside = True  # the host wraps on its own; our position wraps at the loop end too
+            wrapped = playhead < self._last_playhead and self._last_playhead >= self.loop[1] - self.chunk_frames
+        # A playhead that moved backwards (not a loop wrap) is a seek even inside the window sent:
+        # the client dropped those chunks once played, so resuming from `position` would starve it.
+        if playhead < self._last_playhead and not wrapped:
+            inside = False
+        self._last_playhead = playhead
         if started or not inside:
             self._seek(playhead)
 

@@ -36,6 +36,32 @@ def test_playback_window_seek_and_loop() -> None:
     assert p.next_chunk() is None
 
 
+def test_playback_backward_jump_inside_the_sent_window_is_a_seek() -> None:
+    p = Playback(start=0, end=20000, chunk_frames=1000, max_ahead=4)
+    p.transport(playing=True, playhead=0, loop=None)
+    for _ in range(3):
+        p.next_chunk()
+    p.ack(0)
+    p.ack(1)
+    p.transport(playing=True, playhead=2500, loop=None)
+    epoch = p.epoch
+    p.transport(playing=True, playhead=1200, loop=None)  # back, still inside [0, 3000) sent
+    assert p.epoch == epoch + 1
+    assert p.next_chunk().start_sample == 1200
+
+
+def test_playback_loop_wrap_is_not_a_seek() -> None:
+    p = Playback(start=0, end=20000, chunk_frames=1000, max_ahead=8)
+    p.transport(playing=True, playhead=4000, loop=(4000, 6000))
+    for seq in range(3):
+        p.next_chunk()
+        p.ack(seq)
+    p.transport(playing=True, playhead=5800, loop=(4000, 6000))
+    epoch = p.epoch
+    p.transport(playing=True, playhead=4100, loop=(4000, 6000))  # the host wrapped at the loop end
+    assert p.epoch == epoch
+
+
 def test_audition_stream_follows_transport_and_acks(served: Served) -> None:
     session = served.stub.CreateSession(pb.CreateSessionRequest(timeline=timeline(bpm=120, start_bar=2, end_bar=4)))
     result = collect(served.stub.Generate(pb.GenerateRequest(session_id=session.session_id, stems=["bass", "melody"])))
