@@ -160,4 +160,5 @@ def test_parameter_counts_per_preset() -> None:
     assert abs(paper["unet_jen1"] - 726e6) / 726e6 < 0.05
     small = count_parameters(get_preset("small"))
     assert small["unet_jen1"] <= 15e6 and small["unet_composer"] <= 15e6
+    assert 2 * sum(small.values()) <= 40e6, "the bundled small model must fit in 40 MB as float16"
     assert count_parameters(get_preset("tiny"))["unet_jen1"] < 1e6
