@@ -17,7 +17,7 @@ from jen_core.errors import JenError
 
 # Modules that register subcommands; a module that is missing (an optional package not
 # installed, e.g. the torch-free serve path) is skipped.
-COMMAND_MODULES = ("jen_cli.core", "bridge.cli", "training.cli", "export.cli", "benchmarks.cli")
+COMMAND_MODULES = ("jen_cli.core", "bridge.cli", "training.cli", "training.eval.cli", "export.cli", "benchmarks.cli")
 
 
 class _Parser(argparse.ArgumentParser):
