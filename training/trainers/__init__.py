@@ -1,0 +1,1 @@
+"""The trainers: autoencoder, JEN-1 and Composer on one shared loop (``base``)."""
