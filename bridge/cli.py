@@ -26,6 +26,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--tls-key", default=None, help="PEM private key for TLS")
     p.add_argument("--queue-size", type=int, default=4, help="jobs that may wait behind the running one")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
+    p.add_argument("--backend", default="torch", choices=("torch", "torch-compile", "onnx", "tensorrt"),
+                   help="inference runtime; onnx takes an export folder from `jen export onnx` (no torch needed)")
     p.add_argument("--grace", type=float, default=10.0, help="seconds in-flight streams get on SIGTERM")
     p.add_argument("--no-warmup", dest="warmup", action="store_false",
                    help="skip the one-step warm-up generation before reporting SERVING")
@@ -49,7 +51,7 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
     return ServerConfig(
         data_dir=Path(args.data_dir), model=args.model, host=args.host, grpc_port=args.grpc_port,
         osc_host=args.osc_host, osc_port=args.osc_port, token=read_token(token=args.token, token_file=args.token_file),
-        tls_cert=args.tls_cert, tls_key=args.tls_key, queue_size=args.queue_size, device=args.device, grace=args.grace,
+        tls_cert=args.tls_cert, tls_key=args.tls_key, queue_size=args.queue_size, device=args.device, backend=args.backend, grace=args.grace,
         warmup=args.warmup,
     )
 

@@ -49,15 +49,16 @@ class ServerConfig:
     tls_key: str | None = None
     queue_size: int = 4
     device: str = "cpu"
+    backend: str = "torch"  # torch | torch-compile | onnx | tensorrt
     grace: float = 10.0
     warmup: bool = True
 
 
 def default_loader(config: ServerConfig) -> Callable[[], Any]:
     def load() -> Any:
-        from jen_core.pipelines import load_pipeline
+        from export.runtimes import load_pipeline
 
-        return load_pipeline(config.model, device=config.device)
+        return load_pipeline(config.model, device=config.device, backend=config.backend)
 
     return load
 

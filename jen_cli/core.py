@@ -62,6 +62,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default="small", help="bundled name (small), random:<preset>, or checkpoint folder")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
+    p.add_argument("--backend", default="torch", choices=["torch", "torch-compile", "onnx", "tensorrt"],
+                   help="inference runtime; onnx/tensorrt take an export folder from `jen export onnx` (default torch)")
 
 
 def _sampling_args(p: argparse.ArgumentParser) -> None:
@@ -89,9 +91,9 @@ def _progress(done: int, total: int) -> None:
 
 
 def _pipeline(args: argparse.Namespace):  # noqa: ANN202 - imported lazily
-    from jen_core.pipelines import load_pipeline
+    from export.runtimes import load_pipeline
 
-    return load_pipeline(args.model, device=args.device)
+    return load_pipeline(args.model, device=args.device, backend=args.backend)
 
 
 def _write(out: Path, tracks: dict[str, Any], sample_rate: int) -> None:
@@ -174,15 +176,15 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from jen_core.pipelines import MIX, mix_stems
+    from jen_core.audio import mix_stems
 
     stems = _stem_list(args.stems)
     out = _prepare(args)
     pipe = _pipeline(args)
     t0 = time.perf_counter()
     tracks = pipe.generate(args.prompt, seconds=args.seconds, stems=stems, **_options(args))
-    if MIX not in tracks:
-        tracks[MIX] = mix_stems(tracks)
+    if "mix" not in tracks:
+        tracks["mix"] = mix_stems(tracks)
     _write(out, tracks, pipe.sample_rate)
     print(f"generated {args.seconds:g} s of {', '.join(stems)} in {time.perf_counter() - t0:.2f} s")
     return 0
@@ -211,8 +213,7 @@ def cmd_continue(args: argparse.Namespace) -> int:
 
 
 def cmd_compose(args: argparse.Namespace) -> int:
-    from jen_core.audio import read_audio
-    from jen_core.pipelines import mix_stems
+    from jen_core.audio import mix_stems, read_audio
 
     keep_files = _stem_files(args.keep, "--keep")
     context_files = _stem_files(args.context, "--context")

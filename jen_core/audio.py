@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import struct
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -66,3 +67,26 @@ def prepare_out_dir(path: str | Path) -> Path:
     if not os.access(path, os.W_OK | os.X_OK):
         raise JenError(f"output directory {path} is not writable")
     return path
+
+
+def blend_region(given: np.ndarray, generated: np.ndarray, start: int, end: int, fade: int) -> np.ndarray:
+    """Given audio outside [start, end), generated inside; raised-cosine crossfades of ``fade``
+    samples placed in the given audio just outside the region so no given sample is lost elsewhere."""
+    length = given.shape[1]
+    w = np.zeros(length, np.float32)
+    w[start:end] = 1.0
+    ramp = 0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, fade + 2, dtype=np.float64)[1:-1]).astype(np.float32)
+    lo = max(0, start - fade)
+    if start > 0:
+        w[lo:start] = ramp[fade - (start - lo):]
+    hi = min(length, end + fade)
+    if end < length:
+        w[end:hi] = ramp[::-1][: hi - end]
+    return (given * (1.0 - w) + generated * w).astype(np.float32)
+
+
+def mix_stems(stems: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Sum stems into a mix [2, L]; scaled down only if the sum would clip."""
+    mix = np.sum(np.stack(list(stems.values())), axis=0).astype(np.float32)
+    peak = float(np.abs(mix).max(initial=0.0))
+    return mix / peak * 0.99 if peak > 0.99 else mix

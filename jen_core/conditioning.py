@@ -1,15 +1,20 @@
-"""Musical conditioning shared by pipelines and training: keys, meta tokens, task prefixes."""
+"""Musical conditioning shared by pipelines and training: keys, meta tokens, task prefixes.
+
+torch is imported only by :func:`meta_tensor`, so the torch-free ONNX pipeline can use the rest.
+"""
 
 from __future__ import annotations
 
 import math
 import re
 from collections.abc import Sequence
-
-import torch
-from torch import Tensor
+from typing import TYPE_CHECKING
 
 from jen_core.errors import JenError
+
+if TYPE_CHECKING:
+    import torch
+    from torch import Tensor
 
 PITCH_CLASSES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 _ALIASES = {"DB": 1, "D#": 3, "GB": 6, "G#": 8, "A#": 10, "CB": 11, "E#": 5, "FB": 4, "B#": 0}
@@ -55,14 +60,21 @@ def bars_for(seconds: float, bpm: float, beats_per_bar: float = 4.0) -> int:
     return max(1, int(math.floor(seconds * bpm / 60.0 / beats_per_bar + 1e-6)))
 
 
+def meta_values(*, bpm: float | None, key: str | int | None, bars: int | None) -> list[float]:
+    """One row of meta conditioning: [bpm, key index, bars]; 0 means unknown."""
+    if bpm is not None and not 20 <= bpm <= 400:
+        raise JenError(f"bpm {bpm} is out of range; use 20-400")
+    key_index = parse_key(key) if isinstance(key, str) else int(key or 0)
+    return [float(bpm or 0.0), float(key_index), float(bars or 0)]
+
+
 def meta_tensor(
     *, bpm: float | None, key: str | int | None, bars: int | None, batch: int = 1, device: torch.device | str = "cpu"
 ) -> Tensor:
     """Meta conditioning [B, 3] = (bpm, key index, bars); 0 means unknown."""
-    if bpm is not None and not 20 <= bpm <= 400:
-        raise JenError(f"bpm {bpm} is out of range; use 20-400")
-    key_index = parse_key(key) if isinstance(key, str) else int(key or 0)
-    row = [float(bpm or 0.0), float(key_index), float(bars or 0)]
+    import torch
+
+    row = meta_values(bpm=bpm, key=key, bars=bars)
     return torch.tensor([row] * batch, dtype=torch.float32, device=device)
 
 

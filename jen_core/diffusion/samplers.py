@@ -16,14 +16,20 @@ import math
 from collections.abc import Callable
 from typing import Protocol
 
+import numpy as np
 import torch
 from torch import Tensor
 
 from jen_core.diffusion.schedule import NoiseSchedule
 from jen_core.errors import JenError
+from jen_core.noise import draw
 
 DenoiseFn = Callable[[Tensor, Tensor], Tensor]
 """(x_t: [B, ...], t: LongTensor [B] of integer timesteps in [0, T-1]) -> predicted epsilon [B, ...]."""
+
+NoiseGenerator = torch.Generator | np.random.Generator
+"""Source of DDPM's per-step noise: a torch generator, or a numpy one (what pipelines pass, so every backend
+draws the same numbers; see ``jen_core.noise``)."""
 
 StepCallback = Callable[[int, int], None]
 """(steps_done starting at 1, total_steps). Raise from it to cancel; samplers let it propagate."""
@@ -39,7 +45,7 @@ class Sampler(Protocol):
         schedule: NoiseSchedule,
         *,
         steps: int,
-        generator: torch.Generator | None = None,
+        generator: NoiseGenerator | None = None,
         on_step: StepCallback | None = None,
     ) -> Tensor: ...
 
@@ -67,7 +73,7 @@ def ddpm(
     schedule: NoiseSchedule,
     *,
     steps: int,
-    generator: torch.Generator | None = None,
+    generator: NoiseGenerator | None = None,
     on_step: StepCallback | None = None,
 ) -> Tensor:
     """Ancestral DDPM sampling (Ho et al. 2020) with posterior variance β̃.
@@ -97,7 +103,7 @@ def ddim(
     schedule: NoiseSchedule,
     *,
     steps: int,
-    generator: torch.Generator | None = None,
+    generator: NoiseGenerator | None = None,
     on_step: StepCallback | None = None,
     eta: float = 0.0,
 ) -> Tensor:
@@ -127,7 +133,7 @@ def dpmpp_2m(
     schedule: NoiseSchedule,
     *,
     steps: int,
-    generator: torch.Generator | None = None,
+    generator: NoiseGenerator | None = None,
     on_step: StepCallback | None = None,
 ) -> Tensor:
     """DPM-Solver++(2M) (Lu et al. 2022): data prediction, multistep 2nd order, discrete schedule.
@@ -201,8 +207,10 @@ def _predict(denoise: DenoiseFn, x: Tensor, t: int) -> Tensor:
     return eps.to(x.dtype)
 
 
-def _noise(x: Tensor, generator: torch.Generator | None) -> Tensor:
+def _noise(x: Tensor, generator: NoiseGenerator | None) -> Tensor:
     """Standard normal like ``x``, drawn on the generator's device (reproducible per seed), moved to x's."""
+    if isinstance(generator, np.random.Generator):
+        return torch.from_numpy(draw(generator, x.shape)).to(x.device, x.dtype)
     device = generator.device if generator is not None else x.device
     return torch.randn(x.shape, generator=generator, device=device, dtype=torch.float32).to(x.device, x.dtype)
 

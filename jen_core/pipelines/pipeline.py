@@ -15,10 +15,12 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from jen_core.audio import blend_region
 from jen_core.conditioning import bars_for, meta_tensor, prefixed_prompt
 from jen_core.diffusion import StepCallback, classifier_free, composer_guidance, get_sampler
 from jen_core.errors import CancelledError, JenError
 from jen_core.model import JenModel
+from jen_core.noise import draw, gaussian, noise_rng
 from jen_core.pipelines.tracks import Role, TrackLayout
 from jen_core.unet import OmniUNet1D, UNetCond, split_tracks
 
@@ -101,7 +103,7 @@ class JenPipeline:
         a, b = self._region(start, end, length)
         layout = self._layout(1, length, roles=[Role.TARGET], opts=opts, given={0: audio}, region=(a, b))
         out = self._sample(self._unet(composer=False), layout, prompt, length=length, opts=opts, causal=False)[0]
-        return _blend(audio, out, a, b, self._seam())
+        return blend_region(audio, out, a, b, self._seam())
 
     def continue_(self, audio: np.ndarray, *, seconds: float, prompt: str = "", **options) -> np.ndarray:
         """Extend a single track by ``seconds`` (JEN-1, unidirectional mode). [2, L] -> [2, L + seconds*sr]."""
@@ -114,7 +116,7 @@ class JenPipeline:
         a = audio.shape[1]
         layout = self._layout(1, total, roles=[Role.TARGET], opts=opts, given={0: padded}, region=(a, total))
         out = self._sample(self._unet(composer=False), layout, prompt, length=total, opts=opts, causal=True)[0]
-        return _blend(padded, out, a, total, self._seam())
+        return blend_region(padded, out, a, total, self._seam())
 
     def compose(
         self,
@@ -161,7 +163,7 @@ class JenPipeline:
         names = [s for s in self.stems if s in targets]
         if span is None:
             return dict(zip(names, audio, strict=True))
-        return {n: _blend(ctx[n], a, span[0], span[1], self._seam()) for n, a in zip(names, audio, strict=True)}
+        return {n: blend_region(ctx[n], a, span[0], span[1], self._seam()) for n, a in zip(names, audio, strict=True)}
 
     # ------------------------------------------------------------------ core
     def _sample(
@@ -173,10 +175,10 @@ class JenPipeline:
         steps = opts.steps if opts.steps is not None else dcfg.steps
         if not 1 <= steps <= schedule.T:
             raise JenError(f"steps must be between 1 and {schedule.T}, got {steps}")
-        generator = torch.Generator("cpu").manual_seed(opts.seed)
+        generator = noise_rng(opts.seed)  # numpy PCG64: every backend draws the same x_T and DDPM noise
         b, _, k, s = layout.clean.shape
         targets = layout.targets
-        x = torch.randn((b, len(targets), k, s), generator=generator).to(device)
+        x = torch.from_numpy(draw(generator, (b, len(targets), k, s))).to(device)
 
         tokens = model.text_encoder.encode([prompt] * b).to(device)
         bars = opts.bars if opts.bars is not None else (bars_for(length / self.sample_rate, opts.bpm) if opts.bpm else None)
@@ -245,8 +247,7 @@ class JenPipeline:
         for i, role in enumerate(roles):
             if role == Role.TARGET and i not in (given or {}):
                 mask[:, i] = 1.0
-        generator = torch.Generator("cpu").manual_seed(opts.seed + 1)
-        noise = torch.randn((1, tracks, k, frames), generator=generator).to(device)
+        noise = torch.from_numpy(gaussian(opts.seed + 1, (1, tracks, k, frames))).to(device)
         return TrackLayout(roles=roles, clean=clean, mask=mask, absent_noise=noise)
 
     def _encode(self, audio: np.ndarray, frames: int) -> Tensor:
@@ -312,26 +313,3 @@ class JenPipeline:
 
     def _seam(self) -> int:
         return int(SEAM_SECONDS * self.sample_rate)
-
-
-def _blend(given: np.ndarray, generated: np.ndarray, start: int, end: int, fade: int) -> np.ndarray:
-    """Given audio outside [start, end), generated inside; raised-cosine crossfades of ``fade``
-    samples placed in the given audio just outside the region so no given sample is lost elsewhere."""
-    length = given.shape[1]
-    w = np.zeros(length, np.float32)
-    w[start:end] = 1.0
-    ramp = 0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, fade + 2, dtype=np.float64)[1:-1]).astype(np.float32)
-    lo = max(0, start - fade)
-    if start > 0:
-        w[lo:start] = ramp[fade - (start - lo):]
-    hi = min(length, end + fade)
-    if end < length:
-        w[end:hi] = ramp[::-1][: hi - end]
-    return (given * (1.0 - w) + generated * w).astype(np.float32)
-
-
-def mix_stems(stems: Mapping[str, np.ndarray]) -> np.ndarray:
-    """Sum stems into a mix [2, L]; scaled down only if the sum would clip."""
-    mix = np.sum(np.stack(list(stems.values())), axis=0).astype(np.float32)
-    peak = float(np.abs(mix).max(initial=0.0))
-    return mix / peak * 0.99 if peak > 0.99 else mix

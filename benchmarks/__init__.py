@@ -1,0 +1,1 @@
+"""Speed and quality harnesses: ``jen bench`` (time to first audio, real-time factor per backend)."""
