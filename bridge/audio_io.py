@@ -134,14 +134,6 @@ def read_wav(path: Path) -> tuple[np.ndarray, int]:
     return np.ascontiguousarray(data.T), int(rate)
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def to_stereo(audio: np.ndarray) -> np.ndarray:
     """``[1|2, N]`` -> ``[2, N]``."""
     if audio.shape[0] == 2:

@@ -7,26 +7,17 @@ files the manifest does not list. Only the standard library is imported (torch-f
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from export.onnx_proto import audit_onnx
 from jen_core.errors import JenError
-from jen_core.files import atomic_write
+from jen_core.files import atomic_write, sha256_file
 
 FORMAT = "jen-onnx-export"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def file_entry(folder: Path, rel: str) -> dict[str, Any]:

@@ -6,7 +6,6 @@ a folder holding pickle-based weights (.bin/.pt/.ckpt/.pkl/.pth) is refused.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from jen_core.errors import CheckpointError
-from jen_core.files import atomic_write
+from jen_core.files import atomic_write, sha256_file
 from jen_core.model import COMPONENTS, JenModel, build_model
 from jen_core.presets import ModelConfig
 
@@ -25,14 +24,6 @@ FORMAT = "jen-checkpoint"
 FORMAT_VERSION = 1
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
 _DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def save_checkpoint(

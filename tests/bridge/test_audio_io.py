@@ -14,11 +14,11 @@ from bridge.audio_io import (
     quantize,
     read_wav,
     resample_to_length,
-    sha256_file,
     wav_bytes,
     write_wav,
 )
 from jen_core.errors import JenError
+from jen_core.files import sha256_file
 
 
 def _audio(frames: int = 1000, seed: int = 0) -> np.ndarray:
