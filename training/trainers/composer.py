@@ -26,7 +26,6 @@ from jen_core.diffusion import get_sampler
 from jen_core.pipelines.tracks import Role, TrackLayout
 from jen_core.unet import OmniUNet1D, UNetCond, split_tracks
 from training.curriculum import Curriculum, sample_roles
-from training.trainers.base import StepOutput
 from training.trainers.diffusion import DenoiseObjective, DiffusionTrainer
 
 
@@ -169,14 +168,6 @@ class ComposerTrainer(DiffusionTrainer):
         absent_n = sum(role == Role.ABSENT for r in roles for role in r)
         metrics["kept_share"] = kept / max(1, kept + absent_n)
         return per_example.mean(), metrics
-
-    def train_step(self, batch: dict[str, Any]) -> StepOutput:
-        out = StepOutput()
-        loss, metrics = self.losses(batch)
-        out.metrics.update(metrics)
-        self.apply_update("denoiser", loss, out)
-        out.metrics["loss"] = out.metrics["loss_mean/denoiser"]
-        return out
 
     def train_extra(self) -> dict[str, Any]:
         return {"curriculum_progress": self.curriculum.progress(self.step), "bootstrap": self.bootstrap_active()}

@@ -25,7 +25,7 @@ from training.data.stems import StemDataset, collate_stems
 from training.distributed import DistEnv
 from training.encode import autoencoder_fingerprint
 from training.latent_data import LatentDataset, collate_latents, read_index
-from training.trainers.base import BaseTrainer
+from training.trainers.base import BaseTrainer, StepOutput
 
 MIX_INDEX = 4  # tracks are bass, drums, instrument, melody, mix
 
@@ -100,6 +100,18 @@ class DiffusionTrainer(BaseTrainer):
     """Base of the JEN-1 and Composer trainers. ``unet_name`` is 'jen1' or 'composer'."""
 
     unet_name = "jen1"
+
+    def losses(self, batch: dict[str, Any]) -> tuple[Tensor, dict[str, float]]:  # pragma: no cover - abstract
+        """(mean loss over the batch, metrics); each subclass builds its own tasks."""
+        raise NotImplementedError
+
+    def train_step(self, batch: dict[str, Any]) -> StepOutput:
+        out = StepOutput()
+        loss, metrics = self.losses(batch)
+        out.metrics.update(metrics)
+        self.apply_update("denoiser", loss, out)
+        out.metrics["loss"] = out.metrics["loss_mean/denoiser"]
+        return out
 
     def __init__(
         self,

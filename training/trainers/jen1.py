@@ -16,7 +16,6 @@ from typing import Any
 import torch
 
 from jen_core.pipelines.tracks import Role, TrackLayout
-from training.trainers.base import StepOutput
 from training.trainers.diffusion import MIX_INDEX, DiffusionTrainer
 
 TASKS = ("text_to_music", "inpaint", "continuation")
@@ -68,10 +67,3 @@ class Jen1Trainer(DiffusionTrainer):
                 metrics[f"loss/{name}"] = float(per_example.detach()[sel.to(dev)].mean())
         return per_example.mean(), metrics
 
-    def train_step(self, batch: dict[str, Any]) -> StepOutput:
-        out = StepOutput()
-        loss, metrics = self.losses(batch)
-        out.metrics.update(metrics)
-        self.apply_update("denoiser", loss, out)
-        out.metrics["loss"] = out.metrics["loss_mean/denoiser"]
-        return out
