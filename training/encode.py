@@ -27,7 +27,7 @@ from torch import Tensor
 from jen_core.errors import JenError
 from jen_core.files import atomic_write
 from jen_core.model import JenModel
-from training.data.audio import normalize_stems, read_audio, resample, to_stereo
+from training.data.audio import apply_loudness, read_audio, resample, to_stereo
 from training.data.stems import SongInfo, scan_stem_folders
 from training.data.symbolic import STEMS
 from training.distributed import DistEnv, barrier, main_print
@@ -56,18 +56,9 @@ def load_song(song: SongInfo, *, sample_rate: int, loudness: str = "stem", targe
         arrays.append(resample(to_stereo(x), sr, sample_rate))
     length = min(a.shape[1] for a in arrays)
     arr = np.stack([a[:, :length] for a in arrays]).astype(np.float32)
-    if loudness == "stem":
-        arr = normalize_stems(arr, target_db=target_db)
-    elif loudness == "mix":
-        total = arr.sum(axis=0)
-        rms = float(np.sqrt(np.mean(np.square(total, dtype=np.float64))))
-        if rms > 10 ** (-60 / 20):
-            arr = arr * np.float32(10 ** (target_db / 20) / rms)
-            top = max(float(np.max(np.abs(arr))), float(np.max(np.abs(arr.sum(axis=0)))))
-            if top > 0.99:
-                arr = arr * np.float32(0.99 / top)
     if not use_mix:
         arr = np.concatenate([arr, arr.sum(axis=0, keepdims=True)])
+    arr = apply_loudness(arr, loudness, target_db=target_db)
     return np.ascontiguousarray(arr, dtype=np.float32)
 
 

@@ -76,3 +76,23 @@ def normalize_stems(
         if top > peak:
             out *= np.float32(peak / top)
     return out
+
+
+def apply_loudness(tracks: np.ndarray, mode: str, *, target_db: float = -23.0) -> np.ndarray:
+    """Loudness handling of a [5, 2, n] array (bass, drums, instrument, melody, mix).
+
+    ``stem``: every non-silent stem to ``target_db`` RMS (:func:`normalize_stems`), mix = their sum;
+    ``mix``: one gain for all tracks so the mix sits at ``target_db`` (the balance kept), then one
+    peak guard at 0.99; ``none``: unchanged.
+    """
+    if mode == "stem":
+        stems = normalize_stems(tracks[:4], target_db=target_db)
+        return np.concatenate([stems, stems.sum(axis=0, keepdims=True)])
+    if mode == "mix":
+        mix_rms = float(np.sqrt(np.mean(np.square(tracks[4], dtype=np.float64))))
+        if mix_rms > 10 ** (-60 / 20):
+            tracks = tracks * np.float32(10 ** (target_db / 20) / mix_rms)
+            top = float(np.max(np.abs(tracks)))
+            if top > 0.99:
+                tracks = tracks * np.float32(0.99 / top)
+    return tracks

@@ -24,7 +24,7 @@ import numpy as np
 import soundfile as sf
 
 from jen_core.errors import JenError
-from training.data.audio import fit_length, normalize_stems, read_audio, resample, to_stereo
+from training.data.audio import apply_loudness, fit_length, read_audio, resample, to_stereo
 from training.data.symbolic import STEMS, Meter
 
 AUDIO_EXTENSIONS = (".wav", ".flac")
@@ -301,16 +301,7 @@ class StemDataset:
         if not 0 <= index < len(self):
             raise IndexError(index)
         arr, start = self.load_segment(index)
-        if self.loudness == "stem":
-            stems = normalize_stems(arr[:4], target_db=self.target_db)
-            arr = np.concatenate([stems, stems.sum(axis=0, keepdims=True)])
-        elif self.loudness == "mix":
-            mix_rms = float(np.sqrt(np.mean(np.square(arr[4], dtype=np.float64))))
-            if mix_rms > 10 ** (-60 / 20):
-                arr = arr * np.float32(10 ** (self.target_db / 20) / mix_rms)
-                top = float(np.max(np.abs(arr)))
-                if top > 0.99:
-                    arr = arr * np.float32(0.99 / top)
+        arr = apply_loudness(arr, self.loudness, target_db=self.target_db)
         song = self.songs[index]
         return {
             "audio": torch.from_numpy(np.ascontiguousarray(arr)),
