@@ -20,8 +20,9 @@ from typing import Any
 from jen_core.errors import JenError
 from jen_core.files import atomic_write
 
-STAGES = ("data", "autoencoder", "encode", "latent-stats", "jen1", "composer", "ship")
-TRAIN_SEED = 1000  # synthetic training songs; evaluation sets use other seeds (e.g. 9999)
+STAGES = ("data", "autoencoder", "encode", "latent-stats", "jen1", "composer", "ship", "eval")
+TRAIN_SEED = 1000  # synthetic training songs
+EVAL_SEEDS = {"synthetic": 9999, "fluidsynth": 9998}  # held-out sets: seeds the recipe never trains on
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,11 @@ class Recipe:
     ae_overrides: dict[str, Any] = field(default_factory=dict)
     jen1_overrides: dict[str, Any] = field(default_factory=dict)
     composer_overrides: dict[str, Any] = field(default_factory=dict)
+    eval_minutes: float = 4.0  # per held-out set
+    eval_limit: int | None = None  # songs per set (None: all)
+    eval_seconds: float | None = 10.0  # cap on each evaluated clip
+    eval_steps: int | None = None  # diffusion steps in evaluation (None: the model's)
+    eval_pitch: bool = True  # torchcrepe and basic-pitch figures
 
     def scaled(self, scale: float) -> Recipe:
         def n(steps: int) -> int:
@@ -59,28 +65,30 @@ RECIPES: dict[str, Recipe] = {
     # For tests: every stage runs, in seconds.
     "tiny": Recipe(
         preset="tiny", data_minutes=0.25, ae_steps=2, jen1_steps=2, composer_steps=2,
+        eval_minutes=0.2, eval_limit=2, eval_seconds=2.0, eval_steps=2, eval_pitch=False,
         ae_overrides={"data": {"batch_size": 2, "segment_seconds": 0.25, "num_workers": 0}},
         jen1_overrides={"data": {"batch_size": 2, "segment_seconds": 1.0, "num_workers": 0}},
         composer_overrides={"data": {"batch_size": 2, "segment_seconds": 1.0, "num_workers": 0},
                             "bootstrap": {"start_step": None}},
     ),
-    # What a contended 2-core CPU can do in about an hour: one random track per AE example and no
-    # adversarial phase yet (disc_start beyond the run), short clips, small batches, few steps.
-    # Resume it with more steps (or finish on a GPU with the "small" recipe) to go further.
+    # What one uncontended 2-core CPU session (about two hours of training) can do: one random track
+    # per AE example and no adversarial phase yet (disc_start beyond the run), short clips, small
+    # batches. Resume it with more steps (or finish on a GPU with the "small" recipe) to go further.
     "small-cpu": Recipe(
-        data_minutes=8.0,
-        ae_steps=800,
-        jen1_steps=1200,
-        composer_steps=1200,
+        data_minutes=24.0,
+        ae_steps=2000,
+        jen1_steps=1000,
+        composer_steps=2500,
+        eval_minutes=3.0, eval_limit=12, eval_seconds=8.0,
         ae_overrides={"data": {"batch_size": 4, "segment_seconds": 0.5, "num_workers": 0}, "tracks": "random",
-                      "loss": {"disc_start": 100_000}, "run": {"checkpoint_every": 200}, "eval_every": 400},
+                      "loss": {"disc_start": 100_000}, "run": {"checkpoint_every": 200}, "eval_every": 500},
         jen1_overrides={"data": {"batch_size": 4, "segment_seconds": 5.0, "num_workers": 0},
-                        "optim": {"lr": 2e-4, "warmup_steps": 100, "decay_steps": 1200},
+                        "optim": {"lr": 3e-4, "warmup_steps": 100, "decay_steps": 1000},
                         "run": {"checkpoint_every": 200}},
         composer_overrides={"data": {"batch_size": 4, "segment_seconds": 5.0, "num_workers": 0},
-                            "optim": {"lr": 2e-4, "warmup_steps": 100, "decay_steps": 1200},
-                            "curriculum": {"steps": 800}, "bootstrap": {"start_step": None},
-                            "run": {"checkpoint_every": 200}},
+                            "optim": {"lr": 3e-4, "warmup_steps": 100, "decay_steps": 2500},
+                            "curriculum": {"steps": 1500}, "bootstrap": {"start_step": None},
+                            "run": {"checkpoint_every": 250}},
     ),
 }
 
@@ -168,6 +176,9 @@ def _stage_bodies(
         size = sum(p.stat().st_size for p in (out / "model").iterdir())
         return {"bytes": size}
 
+    def evaluate() -> dict[str, Any]:
+        return _evaluate(recipe, out, device)
+
     return {
         "data": synth,
         "autoencoder": lambda: train("autoencoder", "autoencoder", recipe.ae_steps, recipe.ae_overrides, data=data),
@@ -184,7 +195,45 @@ def _stage_bodies(
             init_from=out / "jen1" / "checkpoint",
         ),
         "ship": ship,
+        "eval": evaluate,
     }
+
+
+def _evaluate(recipe: Recipe, out: Path, device: str) -> dict[str, Any]:
+    """`jen eval` of the shipped model on held-out sets: the built-in renderer (timbres it trained on) and,
+    where the fluidsynth program is installed, FluidSynth's General MIDI timbres (never heard in training)."""
+    from training.data.render_fluidsynth import check_fluidsynth
+    from training.eval.evalset import make_eval_set
+    from training.eval.harness import EvalConfig, run_eval
+
+    facts: dict[str, Any] = {}
+    for renderer, seed in (("builtin", EVAL_SEEDS["synthetic"]), ("fluidsynth", EVAL_SEEDS["fluidsynth"])):
+        name = "synthetic" if renderer == "builtin" else renderer
+        if renderer == "fluidsynth":
+            try:
+                check_fluidsynth()
+            except JenError as exc:
+                facts[name] = {"skipped": str(exc)}
+                continue
+        set_dir = make_eval_set(out / "eval" / "sets" / name, seed=seed, minutes=recipe.eval_minutes, renderer=renderer)
+        report_path = out / "eval" / f"{name}.json"
+        plots = out / "eval" / "plots" / name
+        command = (f"jen eval --model {out / 'model'} --set {set_dir} --json {report_path} --plots {plots}"
+                   + (f" --limit {recipe.eval_limit}" if recipe.eval_limit else "")
+                   + (f" --seconds {recipe.eval_seconds:g}" if recipe.eval_seconds else "")
+                   + (f" --steps {recipe.eval_steps}" if recipe.eval_steps else "")
+            + ("" if recipe.eval_pitch else " --no-pitch --no-transcription"))
+        cfg = EvalConfig(
+            model=str(out / "model"), set_dir=set_dir, limit=recipe.eval_limit, max_seconds=recipe.eval_seconds,
+            steps=recipe.eval_steps, device="cpu" if device == "cpu" else "auto", plots_dir=plots, command=command,
+            pitch=recipe.eval_pitch, transcription=recipe.eval_pitch,
+        )
+        result = run_eval(cfg)
+        text = json.dumps(result, indent=2, allow_nan=False) + "\n"
+        atomic_write(report_path, lambda tmp, text=text: tmp.write_text(text))
+        facts[name] = {"report": str(report_path), "command": command, "songs": result["songs"],
+                       "acceptance": result["acceptance"]}
+    return facts
 
 
 def _merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
@@ -237,9 +286,39 @@ def _write_card(name: str, recipe: Recipe, out: Path, device: str) -> None:
             if isinstance(v, (int, float)) and k.startswith(("loss", "eval", "steps_per_s"))
         )
         lines.append(f"| {stage_name} | {info.get('steps', '')} | {info.get('wall_seconds', '')} | {final} |")
-    lines += ["", f"Machine: `{json.dumps(facts['machine'])}`", "", "Recipe:", "", "```json",
-              json.dumps(asdict(recipe), indent=1), "```", ""]
+    lines += ["", f"Machine: `{json.dumps(facts['machine'])}`", ""]
+    lines += _eval_section(facts["stages"].get("eval", {}))
+    lines += ["Recipe:", "", "```json", json.dumps(asdict(recipe), indent=1), "```", ""]
     text = "\n".join(lines)
     atomic_write(out / "MODEL_CARD.md", lambda tmp: tmp.write_text(text))
     if (out / "model").exists():
         atomic_write(out / "model" / "MODEL_CARD.md", lambda tmp: tmp.write_text(text))
+
+
+def _eval_section(evals: dict[str, Any]) -> list[str]:
+    """The card's evaluation figures: every metric beside its bounds, and issue 7's acceptance checks."""
+    from training.eval.report import format_table
+
+    lines: list[str] = []
+    for set_name, info in evals.items():
+        if not isinstance(info, dict):
+            continue
+        if "skipped" in info:
+            lines += [f"## Evaluation: {set_name} set", "", f"Skipped: {info['skipped']}", ""]
+            continue
+        report_path = Path(info.get("report", ""))
+        if not report_path.is_file():
+            continue
+        report = json.loads(report_path.read_text())
+        lines += [f"## Evaluation: {set_name} set ({report['songs']} held-out songs, seed "
+                  f"{report.get('set_info', {}).get('seed')}, {report.get('seconds_evaluated')} s evaluated)", "",
+                  f"Command: `{info.get('command', report.get('command'))}` "
+                  f"({report.get('wall_seconds', 0):.0f} s on {report.get('machine', {}).get('device')})", "",
+                  "```", format_table(report["metrics"]), "```", "", "| acceptance check | value | pass |", "|---|---|---|"]
+        for check, entry in report["acceptance"].items():
+            value = entry["value"]
+            shown = "-" if value is None else f"{value:.3f}"
+            state = {True: "yes", False: "no", None: "n/a"}[entry["pass"]]
+            lines.append(f"| {check} | {shown} | {state} |")
+        lines.append("")
+    return lines
