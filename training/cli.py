@@ -64,6 +64,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="auto")
     p.add_argument("--scale", type=float, default=1.0, help="multiply every stage's step count")
     p.add_argument("--until", help="stop after this stage")
+    p.add_argument("--steps", action="append", default=[], metavar="STAGE=N",
+                   help="step count of a training stage (autoencoder, jen1, composer), e.g. --steps jen1=3000; "
+                        "repeatable; an interrupted stage resumes up to the new count")  # fmt: skip
     p.set_defaults(func=cmd_recipe)
 
     data_sub = cli_data.register(subparsers)
@@ -105,9 +108,16 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_recipe(args: argparse.Namespace) -> int:
+    from jen_core.errors import JenError
     from training.recipe import run_recipe
 
-    path = run_recipe(args.name, args.out, device=args.device, scale=args.scale, until=args.until)
+    steps: dict[str, int] = {}
+    for item in args.steps:
+        stage, sep, count = item.partition("=")
+        if not sep or not count.strip().isdigit():
+            raise JenError(f"--steps wants STAGE=N (e.g. jen1=3000), got '{item}'")
+        steps[stage.strip()] = int(count)
+    path = run_recipe(args.name, args.out, device=args.device, scale=args.scale, until=args.until, steps=steps)
     print(f"model: {path}")
     return 0
 

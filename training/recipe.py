@@ -50,6 +50,18 @@ class Recipe:
 
         return replace(self, ae_steps=n(self.ae_steps), jen1_steps=n(self.jen1_steps), composer_steps=n(self.composer_steps))
 
+    def with_steps(self, steps: dict[str, int]) -> Recipe:
+        """Step counts set per stage (``{"autoencoder": 3000, "jen1": 2000}``): to go further on resume.
+        Only the run length changes; learning-rate schedules are part of each stage's config."""
+        fields = {"autoencoder": "ae_steps", "jen1": "jen1_steps", "composer": "composer_steps"}
+        unknown = sorted(set(steps) - set(fields))
+        if unknown:
+            raise JenError(f"--steps names unknown stage(s) {', '.join(unknown)}; trained stages: {', '.join(fields)}")
+        bad = [f"{k}={v}" for k, v in steps.items() if v < 1]
+        if bad:
+            raise JenError(f"--steps must be positive: {', '.join(bad)}")
+        return replace(self, **{fields[k]: v for k, v in steps.items()})
+
 
 _GPU_DIFFUSION = {"data": {"batch_size": 16, "segment_seconds": 10.0}, "optim": {"lr": 1e-4, "warmup_steps": 500}}
 
@@ -106,10 +118,12 @@ def run_recipe(
     device: str = "auto",
     scale: float = 1.0,
     until: str | None = None,
+    steps: dict[str, int] | None = None,
     log: Callable[[str], None] = print,
 ) -> Path:
-    """Run (or resume) recipe ``name`` into ``out``; returns the shipped model folder ``out/model``."""
-    recipe = get_recipe(name).scaled(scale)
+    """Run (or resume) recipe ``name`` into ``out``; returns the shipped model folder ``out/model``.
+    ``steps`` sets the step count of named training stages (after ``scale``); a finished stage stays done."""
+    recipe = get_recipe(name).scaled(scale).with_steps(steps or {})
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     stages_dir = out / "stages"

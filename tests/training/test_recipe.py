@@ -63,3 +63,20 @@ def test_unknown_recipe_and_stage_are_clear_errors(tmp_path: Path) -> None:
         run_recipe("huge", tmp_path)
     with pytest.raises(JenError, match="unknown stage 'polish'"):
         run_recipe("tiny", tmp_path, until="polish")
+
+
+def test_steps_override_names_stages_and_is_checked() -> None:
+    recipe = get_recipe("small-cpu").with_steps({"jen1": 3000, "autoencoder": 5})
+    assert (recipe.ae_steps, recipe.jen1_steps) == (5, 3000)
+    assert recipe.composer_steps == get_recipe("small-cpu").composer_steps
+    with pytest.raises(JenError, match="unknown stage"):
+        get_recipe("small-cpu").with_steps({"vocoder": 10})
+    with pytest.raises(JenError, match="must be positive"):
+        get_recipe("small-cpu").with_steps({"jen1": 0})
+
+
+def test_cli_steps_flag_is_parsed_with_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from jen_cli.main import main as jen_main
+
+    assert jen_main(["train", "recipe", "tiny", "--out", str(tmp_path), "--steps", "jen1"]) == 2
+    assert "--steps wants STAGE=N" in capsys.readouterr().err
