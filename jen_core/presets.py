@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from jen_core.errors import JenError
 
 STEMS: tuple[str, ...] = ("bass", "drums", "instrument", "melody")
+PREDICTIONS: tuple[str, ...] = ("epsilon", "v")
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,9 @@ class DiffusionConfig:
     steps: int = 25
     cfg_scale: float = 2.0  # JEN-1 text CFG w
     composer_cfg_scale: float = 7.0  # Composer eq. 6 lambda
+    # What the UNet predicts: "epsilon" (the papers) or "v" (v = sqrt(ᾱ) eps - sqrt(1 - ᾱ) x0, Salimans & Ho
+    # 2022; beyond the papers). Samplers always see epsilon: pipelines convert (eps = sqrt(ᾱ) v + sqrt(1 - ᾱ) x_t).
+    prediction: str = "epsilon"
 
 
 @dataclass(frozen=True)
@@ -144,6 +148,8 @@ class ModelConfig:
                 raise JenError(f"{label} UNet needs one attention_levels entry per channels entry")
         if self.composer is not None and self.composer.tracks != len(self.stems):
             raise JenError(f"composer has {self.composer.tracks} tracks but {len(self.stems)} stems are named")
+        if self.diffusion.prediction not in PREDICTIONS:
+            raise JenError(f"diffusion.prediction must be one of {', '.join(PREDICTIONS)}, got {self.diffusion.prediction!r}")
         return self
 
 
@@ -186,6 +192,9 @@ def _small() -> ModelConfig:
     return ModelConfig(
         name="small", autoencoder=ae, text=text, jen1=unet,
         composer=dataclasses.replace(unet, tracks=4), max_seconds=30.0,
+        # v-prediction: with ᾱ_T = 2.6e-5, an epsilon UNet's error at high t is amplified ~200x in x0; a small,
+        # briefly trained epsilon model (CPU recipe) sampled to latents of std ~70 (noise); v stays bounded.
+        diffusion=DiffusionConfig(prediction="v"),
     )
 
 

@@ -83,23 +83,24 @@ RECIPES: dict[str, Recipe] = {
         composer_overrides={"data": {"batch_size": 2, "segment_seconds": 1.0, "num_workers": 0},
                             "bootstrap": {"start_step": None}},
     ),
-    # What one uncontended 2-core CPU session (about two hours of training) can do: one random track
-    # per AE example and no adversarial phase yet (disc_start beyond the run), short clips, small
-    # batches. Resume it with more steps (or finish on a GPU with the "small" recipe) to go further.
+    # What made the bundled model on one uncontended 2-core CPU (measured 2026-12-03): data 127 s, AE 2000
+    # steps at 1.4 steps/s (24 min; one random track per example, no adversarial phase: disc_start beyond the
+    # run), encode ~15 min, JEN-1 2000 steps at ~4.5 steps/s (8 min), Composer 2500 steps at ~4.9 steps/s
+    # (9 min). Resume with more steps (--steps STAGE=N) or finish on a GPU with the "small" recipe.
     "small-cpu": Recipe(
         data_minutes=24.0,
         ae_steps=2000,
-        jen1_steps=1000,
+        jen1_steps=2000,
         composer_steps=2500,
-        eval_minutes=3.0, eval_limit=12, eval_seconds=8.0,
+        eval_minutes=2.0, eval_limit=6, eval_seconds=6.0,
         ae_overrides={"data": {"batch_size": 4, "segment_seconds": 0.5, "num_workers": 0}, "tracks": "random",
                       "loss": {"disc_start": 100_000}, "run": {"checkpoint_every": 200}, "eval_every": 500},
         jen1_overrides={"data": {"batch_size": 4, "segment_seconds": 5.0, "num_workers": 0},
-                        "optim": {"lr": 3e-4, "warmup_steps": 100, "decay_steps": 1000},
+                        "optim": {"lr": 3e-4, "warmup_steps": 100, "decay_steps": 2000, "final_lr_ratio": 0.1},
                         "run": {"checkpoint_every": 200}},
         composer_overrides={"data": {"batch_size": 4, "segment_seconds": 5.0, "num_workers": 0},
-                            "optim": {"lr": 3e-4, "warmup_steps": 100, "decay_steps": 2500},
-                            "curriculum": {"steps": 1500}, "bootstrap": {"start_step": None},
+                            "optim": {"lr": 3e-4, "warmup_steps": 100, "decay_steps": 2500, "final_lr_ratio": 0.1},
+                            "curriculum": {"steps": 800}, "bootstrap": {"start_step": None},
                             "run": {"checkpoint_every": 250}},
     ),
 }

@@ -45,6 +45,15 @@ class NumpySchedule:
     def from_config(cls, cfg: DiffusionConfig) -> NumpySchedule:
         return cls(timesteps=cfg.timesteps, beta_start=cfg.beta_start, beta_end=cfg.beta_end)
 
+    def to_eps(self, out: np.ndarray, x_t: np.ndarray, t: np.ndarray, prediction: str) -> np.ndarray:
+        """As ``NoiseSchedule.to_eps``: a v prediction as epsilon; t [B] integer timesteps."""
+        if prediction == "epsilon":
+            return out
+        if prediction != "v":
+            raise JenError(f"unknown prediction {prediction!r}; choose epsilon or v")
+        ac = self.alphas_cumprod[np.asarray(t, np.int64)].reshape((-1,) + (1,) * (x_t.ndim - 1))
+        return (np.sqrt(ac) * out + np.sqrt(1.0 - ac) * x_t).astype(x_t.dtype, copy=False)
+
 
 class NumpySampler(Protocol):
     def __call__(

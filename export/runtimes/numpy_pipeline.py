@@ -215,11 +215,11 @@ class NumpyPipeline:
                 inp, t_vec = np.concatenate([inp, inp2]), np.concatenate([t_vec, t_vec2])
             out = self.runtime.unet(which, causal=causal, x=inp, t=t_vec, text=cond_text, text_mask=cond_mask,
                                     meta=cond_meta, uncond=uncond)
-            eps = split_tracks(out, unet_cfg.tracks)[:, targets]
-            if not double:
-                return eps
-            first, second = eps[:b], eps[b:]
-            return composer_guidance(second, first, scale) if has_kept else classifier_free(first, second, scale)
+            pred = split_tracks(out, unet_cfg.tracks)[:, targets]
+            if double:  # linear in the prediction, so v and epsilon guide alike
+                first, second = pred[:b], pred[b:]
+                pred = composer_guidance(second, first, scale) if has_kept else classifier_free(first, second, scale)
+            return schedule.to_eps(pred, x_t, t, dcfg.prediction)
 
         def on_step(done: int, total: int) -> None:
             if opts.cancel is not None and opts.cancel():

@@ -87,6 +87,22 @@ class NoiseSchedule:
         a, s = self._coefs(t, x_t)
         return (x_t - a * x0) / s
 
+    def v_target(self, x0: Tensor, eps: Tensor, t: Tensor) -> Tensor:
+        """``v = sqrt(ᾱ_t) eps - sqrt(1 - ᾱ_t) x0`` (Salimans & Ho 2022); shapes as ``add_noise``."""
+        _check_same_shape(x0, eps, "x0", "eps")
+        a, s = self._coefs(t, x0)
+        return a * eps - s * x0
+
+    def to_eps(self, out: Tensor, x_t: Tensor, t: Tensor, prediction: str) -> Tensor:
+        """A UNet output as epsilon: itself for ``epsilon``, ``sqrt(ᾱ_t) v + sqrt(1 - ᾱ_t) x_t`` for ``v``."""
+        if prediction == "epsilon":
+            return out
+        if prediction != "v":
+            raise JenError(f"unknown prediction {prediction!r}; choose epsilon or v")
+        _check_same_shape(x_t, out, "x_t", "v")
+        a, s = self._coefs(t, x_t)
+        return a * out + s * x_t
+
     # ------------------------------------------------------------------ internals
 
     def _coefs(self, t: Tensor, x: Tensor) -> tuple[Tensor, Tensor]:

@@ -204,11 +204,11 @@ class JenPipeline:
                 inp2, t_vec2 = other.unet_input(x_t, t, timesteps=schedule.T)
                 inp, t_vec = torch.cat([inp, inp2]), torch.cat([t_vec, t_vec2])
             with torch.inference_mode():
-                eps = split_tracks(unet(inp, t_vec, cond, causal=causal), unet.cfg.tracks)[:, targets]
-            if not double:
-                return eps
-            first, second = eps[:b], eps[b:]
-            return composer_guidance(second, first, scale) if has_kept else classifier_free(first, second, scale)
+                out = split_tracks(unet(inp, t_vec, cond, causal=causal), unet.cfg.tracks)[:, targets]
+            if double:  # guidance is linear: the same on v as on epsilon (both branches share x_t and t)
+                first, second = out[:b], out[b:]
+                out = composer_guidance(second, first, scale) if has_kept else classifier_free(first, second, scale)
+            return schedule.to_eps(out, x_t, t, dcfg.prediction)
 
         def on_step(done: int, total: int) -> None:
             if opts.cancel is not None and opts.cancel():

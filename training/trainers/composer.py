@@ -114,7 +114,7 @@ class ComposerTrainer(DiffusionTrainer):
                 inp, t_vec = layout.unet_input(x_t, t, timesteps=self.schedule.T)
                 with self.autocast():
                     out = ema.unet(inp, t_vec, cond)
-                return split_tracks(out.float(), self.tracks)[:, targets]
+                return self.schedule.to_eps(split_tracks(out.float(), self.tracks)[:, targets], x_t, t, self.prediction)
 
             x = torch.randn(sub.shape[0], len(targets), *sub.shape[2:]).to(sub.device)
             gen = sampler(denoise, x, self.schedule, steps=cfg.steps)
@@ -156,7 +156,7 @@ class ComposerTrainer(DiffusionTrainer):
             ts.append(t_vec)
             prompts.append(prefixed_prompt(captions[i], [self.stem_names[j] for j in targets], self.stem_names))
         per_example = self.run_objective(
-            torch.cat(xs), torch.cat(ts), eps, weight, causal=torch.zeros(b, dtype=torch.bool), prompts=prompts,
+            torch.cat(xs), torch.cat(ts), self.target(clean, eps, t.to(dev)), weight, causal=torch.zeros(b, dtype=torch.bool), prompts=prompts,
             metas=metas, uncond=uncond,
         )
         sizes = weight.sum(dim=1)

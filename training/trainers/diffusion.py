@@ -150,6 +150,7 @@ class DiffusionTrainer(BaseTrainer):
         self.frames = frames
         self.seconds = frames * ae.hop / ae.sample_rate
         self.schedule = model.schedule
+        self.prediction = model.cfg.diffusion.prediction
         if "latent-stats" not in stages and bool(torch.equal(model.whitener.mean, torch.zeros_like(model.whitener.mean))):
             warnings.warn("the model's latent whitening looks untouched (run `jen train latent-stats` first); "
                           "training on unwhitened latents", stacklevel=2)
@@ -219,6 +220,10 @@ class DiffusionTrainer(BaseTrainer):
         n = min(frames - 1, max(1, round(ratio * frames)))
         start = int(torch.randint(0, frames - n + 1, ()))
         return start, start + n
+
+    def target(self, clean: Tensor, eps: Tensor, t: Tensor) -> Tensor:
+        """What the UNet regresses: the noise (epsilon prediction) or v; clean, eps [B, K, k, S], t [B]."""
+        return eps if self.prediction == "epsilon" else self.schedule.v_target(clean, eps, t)
 
     def run_objective(
         self, x: Tensor, t: Tensor, eps: Tensor, weight: Tensor, *, causal: Tensor, prompts: list[str],

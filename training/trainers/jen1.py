@@ -57,7 +57,7 @@ class Jen1Trainer(DiffusionTrainer):
         layout = TrackLayout(roles=[Role.TARGET], clean=clean, mask=mask[:, None, :].to(dev), absent_noise=eps)
         x, t_vec = layout.unet_input(x_t, t.to(dev), timesteps=self.schedule.T)
         per_example = self.run_objective(
-            x, t_vec, eps, torch.ones(b, 1), causal=causal, prompts=list(batch["caption"]), metas=list(batch["meta"]),
+            x, t_vec, self.target(clean, eps, t.to(dev)), torch.ones(b, 1), causal=causal, prompts=list(batch["caption"]), metas=list(batch["meta"]),
             uncond=uncond,
         )
         metrics = {}
