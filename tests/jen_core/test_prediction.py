@@ -66,7 +66,7 @@ def test_v_model_changes_sampling_and_numpy_matches_torch() -> None:
         assert db >= 90.0, f"{name}: {db:.1f} dB"
 
 
-def test_trainer_regresses_v(tmp_path) -> None:
+def test_trainer_regresses_v() -> None:
     from training.trainers.diffusion import DiffusionTrainer
 
     sched = NoiseSchedule()

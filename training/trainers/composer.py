@@ -156,8 +156,8 @@ class ComposerTrainer(DiffusionTrainer):
             ts.append(t_vec)
             prompts.append(prefixed_prompt(captions[i], [self.stem_names[j] for j in targets], self.stem_names))
         per_example = self.run_objective(
-            torch.cat(xs), torch.cat(ts), self.target(clean, eps, t.to(dev)), weight, causal=torch.zeros(b, dtype=torch.bool), prompts=prompts,
-            metas=metas, uncond=uncond,
+            torch.cat(xs), torch.cat(ts), self.target(clean, eps, t.to(dev)), weight,
+            causal=torch.zeros(b, dtype=torch.bool), prompts=prompts, metas=metas, uncond=uncond,
         )
         sizes = weight.sum(dim=1)
         for n in range(1, k_tracks + 1):
