@@ -16,6 +16,8 @@ from jen_core.errors import JenError
 
 STEMS: tuple[str, ...] = ("bass", "drums", "instrument", "melody")
 PREDICTIONS: tuple[str, ...] = ("epsilon", "v")
+DECODERS: tuple[str, ...] = ("conv", "istft")
+ENCODERS: tuple[str, ...] = ("conv", "logmel")
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,14 @@ class AutoencoderConfig:
     res_dilations: tuple[int, ...] = (1, 3)
     max_channels: int = 512
     mask_ratio: float = 0.05  # share of latent frames masked before the decoder in training
+    # "conv": transposed convs up to the waveform (SoundStream/EnCodec); "istft": convs up to
+    # ``istft_upsample`` STFT frames per latent frame, then a log-magnitude + phase head and an inverse STFT
+    # (Vocos-style; far cheaper at 48 kHz and much faster to train on a CPU budget).
+    decoder: str = "conv"
+    # "conv": the learned strided-conv encoder (the paper's); "logmel": a fixed analysis, log band energies of
+    # mid and side every hop (jen_core/autoencoder/spectral.py), so only the decoder is learned.
+    encoder: str = "conv"
+    istft_upsample: int = 4  # istft only: STFT hop = hop / istft_upsample, FFT size 4 * STFT hop
 
     @property
     def hop(self) -> int:
@@ -179,8 +189,12 @@ def _tiny() -> ModelConfig:
 
 def _small() -> ModelConfig:
     # Sized so the shipped fp16 weights stay under 40 MB (AE 3.8 M + UNets 6.6 M + 7.3 M parameters).
+    # A CPU-trainable codec: fixed log-band analysis (128 mid + 32 side bands every 20 ms) and a learned iSTFT
+    # decoder (hop 480, FFT 1920). The learned conv codec (latent 64, conv decoder) trained 2000 CPU steps
+    # still decoded ~20 dB quiet with the pitch lost; see the model card.
     ae = AutoencoderConfig(
-        latent_dim=64, base_channels=24, max_channels=256, strides=(4, 4, 6, 10), res_dilations=(1, 3, 9)
+        latent_dim=160, base_channels=24, max_channels=256, strides=(4, 4, 6, 10), res_dilations=(1, 3, 9),
+        encoder="logmel", decoder="istft", istft_upsample=2,
     )
     k = whitened_dim(ae.latent_dim, 0.9)
     text = TextConfig(kind="minilm", dim=384, max_tokens=48)

@@ -80,6 +80,7 @@ class AELossConfig:
     stft_ffts: tuple[int, ...] = (2048, 1024, 512, 256, 128)
     w_stft: float = 1.0
     w_wave: float = 1.0
+    w_mel: float = 0.0  # multi-scale log-mel L1 (MultiScaleMelLoss); 0 leaves it out
     w_adv: float = 1.0
     w_feat: float = 2.0
     adversarial: str = "hinge"  # hinge | lsgan

@@ -10,6 +10,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.parametrizations import weight_norm
 
+from jen_core.autoencoder.spectral import mel_filterbank
+
 EPS = 1e-5
 
 
@@ -42,6 +44,36 @@ class MultiResolutionSTFTLoss(nn.Module):
             logmag = (torch.log(r.clamp_min(EPS)) - torch.log(e.clamp_min(EPS))).abs().mean(dim=(1, 2))
             total = total + (sc + logmag).mean()
         return total / len(self.ffts)
+
+
+class MultiScaleMelLoss(nn.Module):
+    """Mean |log10 mel(ref) - log10 mel(est)| over (FFT size, mel bands) pairs, magnitudes floored at 1e-5
+    (DAC / Vocos habit). Bands pool neighbouring bins, so an estimate with the right spectral envelope and
+    loudness but not yet the right fine structure is rewarded, which the per-bin terms of
+    :class:`MultiResolutionSTFTLoss` are not: on sparse (tonal, synthetic) spectra those alone pull an
+    early codec towards quiet output. forward(est [B, C, L], ref [B, C, L]) -> scalar."""
+
+    def __init__(
+        self, sample_rate: int, ffts: tuple[int, ...] = (2048, 1024, 512, 256), mels: tuple[int, ...] = (128, 64, 32, 16)
+    ) -> None:
+        super().__init__()
+        if len(ffts) != len(mels) or not ffts:
+            raise ValueError("MultiScaleMelLoss needs one mel band count per FFT size")
+        self.pairs = tuple(zip((int(n) for n in ffts), (int(m) for m in mels), strict=True))
+        for n, m in self.pairs:
+            self.register_buffer(f"window_{n}", torch.hann_window(n), persistent=False)
+            self.register_buffer(f"mel_{n}", mel_filterbank(sample_rate, n, m), persistent=False)
+
+    def forward(self, est: Tensor, ref: Tensor) -> Tensor:
+        est = est.float().reshape(-1, est.shape[-1])
+        ref = ref.float().reshape(-1, ref.shape[-1])
+        total = est.new_zeros(())
+        for n, _ in self.pairs:
+            window, basis = getattr(self, f"window_{n}"), getattr(self, f"mel_{n}")
+            e = torch.matmul(basis, _stft(est, n, n // 4, window).abs())
+            r = torch.matmul(basis, _stft(ref, n, n // 4, window).abs())
+            total = total + (torch.log10(r.clamp_min(EPS)) - torch.log10(e.clamp_min(EPS))).abs().mean()
+        return total / len(self.pairs)
 
 
 def waveform_l1(est: Tensor, ref: Tensor) -> Tensor:

@@ -1,6 +1,8 @@
 """ConvAutoencoder: SoundStream/EnCodec-style conv codec with a continuous latent (JEN-1 IV-A).
 
-No quantizer and no time-mixing normalisation. In training, a share of latent frames
+No quantizer and no time-mixing normalisation. The decoder is either transposed convs up to the
+waveform (``decoder="conv"``) or convs up to an STFT frame rate with an inverse-STFT head
+(``decoder="istft"``, see ``istft.py``); the encoder is the same in both. In training, a share of latent frames
 (``cfg.mask_ratio``, the paper's p = 5 %) is zeroed before the decoder (the noise-robust masked
 autoencoder). Training losses (multi-resolution STFT, L1, discriminators) live in ``training``.
 """
@@ -15,9 +17,18 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from jen_core.autoencoder.chunked import iter_decode_chunks
-from jen_core.autoencoder.layers import IO_KERNEL, LATENT_KERNEL, RES_KERNEL, DecoderBlock, EncoderBlock
+from jen_core.autoencoder.istft import ISTFTHead
+from jen_core.autoencoder.layers import (
+    IO_KERNEL,
+    LATENT_KERNEL,
+    RES_KERNEL,
+    DecoderBlock,
+    EncoderBlock,
+    ResidualUnit,
+)
+from jen_core.autoencoder.spectral import LogBandEncoder, log_band_split
 from jen_core.errors import JenError
-from jen_core.presets import AutoencoderConfig
+from jen_core.presets import DECODERS, ENCODERS, AutoencoderConfig
 
 
 def _check_config(cfg: AutoencoderConfig) -> None:
@@ -29,6 +40,18 @@ def _check_config(cfg: AutoencoderConfig) -> None:
         raise JenError(f"autoencoder res_dilations must be >= 1, got {list(cfg.res_dilations)}")
     if not 0.0 <= cfg.mask_ratio < 1.0:
         raise JenError(f"autoencoder mask_ratio must be in [0, 1), got {cfg.mask_ratio}")
+    if cfg.decoder not in DECODERS:
+        raise JenError(f"autoencoder decoder must be one of {', '.join(DECODERS)}, got {cfg.decoder!r}")
+    if cfg.encoder not in ENCODERS:
+        raise JenError(f"autoencoder encoder must be one of {', '.join(ENCODERS)}, got {cfg.encoder!r}")
+    if cfg.encoder == "logmel" and (cfg.channels != 2 or cfg.latent_dim < 2):
+        raise JenError("the logmel encoder analyses mid and side: it needs channels = 2 and latent_dim >= 2")
+    if cfg.decoder == "istft":
+        u = cfg.istft_upsample
+        if u < 1 or cfg.hop % u or (cfg.hop // u) % 2:
+            raise JenError(
+                f"autoencoder istft_upsample must divide the hop ({cfg.hop}) into an even STFT hop, got {u}"
+            )
 
 
 def _widths(cfg: AutoencoderConfig) -> list[int]:
@@ -52,18 +75,35 @@ class ConvAutoencoder(nn.Module):
         self.cfg = cfg
         widths = _widths(cfg)
         dil = tuple(cfg.res_dilations)
-        self.encoder = nn.Sequential(
-            nn.Conv1d(cfg.channels, widths[0], IO_KERNEL, padding=IO_KERNEL // 2),
-            *(EncoderBlock(widths[i], widths[i + 1], stride=s, dilations=dil) for i, s in enumerate(cfg.strides)),
-            nn.ELU(),
-            nn.Conv1d(widths[-1], cfg.latent_dim, LATENT_KERNEL, padding=LATENT_KERNEL // 2),
-        )
-        n = len(cfg.strides)
-        self.decoder = nn.Sequential(
+        if cfg.encoder == "logmel":
+            mid, side = log_band_split(cfg.latent_dim)
+            self.encoder: nn.Module = LogBandEncoder(sample_rate=cfg.sample_rate, hop=cfg.hop, mid_bands=mid, side_bands=side)
+        else:
+            self.encoder = nn.Sequential(
+                nn.Conv1d(cfg.channels, widths[0], IO_KERNEL, padding=IO_KERNEL // 2),
+                *(EncoderBlock(widths[i], widths[i + 1], stride=s, dilations=dil) for i, s in enumerate(cfg.strides)),
+                nn.ELU(),
+                nn.Conv1d(widths[-1], cfg.latent_dim, LATENT_KERNEL, padding=LATENT_KERNEL // 2),
+            )
+        self.decoder = self._istft_decoder(widths[-1]) if cfg.decoder == "istft" else self._conv_decoder(widths)
+
+    def _conv_decoder(self, widths: list[int]) -> nn.Sequential:
+        cfg, dil, n = self.cfg, tuple(self.cfg.res_dilations), len(self.cfg.strides)
+        return nn.Sequential(
             nn.Conv1d(cfg.latent_dim, widths[-1], LATENT_KERNEL, padding=LATENT_KERNEL // 2),
             *(DecoderBlock(widths[i + 1], widths[i], stride=cfg.strides[i], dilations=dil) for i in reversed(range(n))),
             nn.ELU(),
             nn.Conv1d(widths[0], cfg.channels, IO_KERNEL, padding=IO_KERNEL // 2),
+        )
+
+    def _istft_decoder(self, width: int) -> nn.Sequential:
+        """Latent rate -> ``istft_upsample`` STFT frames per latent frame, two residual stacks, iSTFT head."""
+        cfg, dil, u = self.cfg, tuple(self.cfg.res_dilations), self.cfg.istft_upsample
+        return nn.Sequential(
+            nn.Conv1d(cfg.latent_dim, width, LATENT_KERNEL, padding=LATENT_KERNEL // 2),
+            DecoderBlock(width, width, stride=u, dilations=dil),
+            *(ResidualUnit(width, d) for d in dil),
+            ISTFTHead(width, cfg.channels, cfg.hop // u),
         )
 
     # ------------------------------------------------------------------ protocol attributes
@@ -93,6 +133,9 @@ class ConvAutoencoder(nn.Module):
         frame a sample belongs to. A safe upper bound (a few frames for the presets).
         """
         res_radius = sum(d * (RES_KERNEL // 2) for d in self.cfg.res_dilations)
+        if self.cfg.decoder == "istft":  # window (2 STFT frames each side), two residual stacks, one upsampling
+            radius = 2 + 2 * res_radius
+            return math.ceil(radius / self.cfg.istft_upsample) + 1 + LATENT_KERNEL // 2 + 1
         radius = IO_KERNEL // 2
         for stride in self.cfg.strides:  # decoder runs them reversed, so walking back is this order
             radius += res_radius

@@ -185,9 +185,10 @@ def test_small_preset_builds_with_hop_960() -> None:
     cfg = get_preset("small").autoencoder
     with torch.device("meta"):
         m = build_autoencoder(cfg)
-    assert m.hop == 960 and m.latent_dim == 64
+    assert m.hop == 960 and m.latent_dim == 160
+    assert (cfg.encoder, cfg.decoder) == ("logmel", "istft")
     z = m.encode(torch.zeros(1, 2, 960 * 5 - 7, device="meta"))
-    assert z.shape == (1, 64, 5) and m.decode(z).shape == (1, 2, 960 * 5)
+    assert z.shape == (1, 160, 5) and m.decode(z).shape == (1, 2, 960 * 5)
 
 
 def test_paper_preset_size_is_sensible() -> None:

@@ -8,10 +8,12 @@ import torch
 
 from training.losses import (
     MultiResolutionSTFTLoss,
+    MultiScaleMelLoss,
     MultiScaleSTFTDiscriminator,
     discriminator_loss,
     feature_matching_loss,
     generator_adversarial_loss,
+    mel_filterbank,
     waveform_l1,
 )
 from training.metrics import mrstft_distance, si_sdr
@@ -32,6 +34,26 @@ def test_mrstft_is_zero_for_identical_audio_and_grows_with_error() -> None:
     assert float(loss(x, x)) < 1e-5 and 0 < float(small) < float(large)
     assert abs(mrstft_distance(x, x, ffts=(512, 128))) < 1e-5
     assert float(waveform_l1(x + 0.5, x)) == 0.5
+
+
+def test_mel_filterbank_is_triangles_covering_the_spectrum() -> None:
+    fb = mel_filterbank(48000, 1024, 32)
+    assert fb.shape == (32, 513) and float(fb.min()) >= 0.0
+    peaks = fb.argmax(dim=1)
+    assert bool((peaks[1:] > peaks[:-1]).all())  # centres rise
+    assert float(fb.max()) <= 1.0 + 1e-6 and float(fb.amax(dim=1).min()) > 0.5
+    assert float(fb[:, 5:500].sum(dim=0).min()) > 0.0  # every bin between the first and last centre is covered
+
+
+def test_mel_loss_is_zero_for_identical_audio_and_pins_loudness() -> None:
+    loss = MultiScaleMelLoss(48000, ffts=(1024, 256), mels=(32, 8))
+    x = _signal()
+    assert float(loss(x, x)) < 1e-6
+    # A gain error of 10 (20 dB) is one decade in every band: the loss is exactly 1.
+    assert abs(float(loss(0.1 * x, x)) - 1.0) < 1e-4
+    g = torch.Generator().manual_seed(0)
+    noise = torch.randn(x.shape, generator=g)
+    assert 0 < float(loss(x + 1e-4 * noise, x)) < float(loss(x + 1e-2 * noise, x))  # empty bands count too
 
 
 def test_si_sdr_known_values() -> None:

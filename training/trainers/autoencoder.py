@@ -21,6 +21,7 @@ from training.data.stems import StemDataset, collate_stems
 from training.distributed import DistEnv
 from training.losses import (
     MultiResolutionSTFTLoss,
+    MultiScaleMelLoss,
     MultiScaleSTFTDiscriminator,
     discriminator_loss,
     feature_matching_loss,
@@ -58,6 +59,8 @@ class AutoencoderTrainer(BaseTrainer):
         self.disc = disc
         self.add_trained("disc", disc, cfg.disc_optim)
         self.stft_loss = MultiResolutionSTFTLoss(cfg.loss.stft_ffts).to(env.device)
+        sr = self.model.cfg.autoencoder.sample_rate
+        self.mel_loss = MultiScaleMelLoss(sr).to(env.device) if cfg.loss.w_mel > 0 else None
         hop = ae_cfg.hop
         self.samples = max(1, round(cfg.data.segment_seconds * ae_cfg.sample_rate / hop)) * hop
 
@@ -97,6 +100,10 @@ class AutoencoderTrainer(BaseTrainer):
         l_wave = waveform_l1(recon, wav)
         loss = w.w_stft * l_stft + w.w_wave * l_wave
         metrics = {"loss/stft": float(l_stft.detach()), "loss/wave": float(l_wave.detach())}
+        if self.mel_loss is not None:
+            l_mel = self.mel_loss(recon, wav)
+            loss = loss + w.w_mel * l_mel
+            metrics["loss/mel"] = float(l_mel.detach())
         if adversarial:
             self.disc.requires_grad_(False)
             with self.autocast():
