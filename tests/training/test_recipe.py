@@ -58,6 +58,19 @@ def test_rerun_skips_finished_stages(recipe_run: tuple[Path, list[str]]) -> None
     assert all(f"[recipe] {stage}: done earlier, skipped" in log for stage in STAGES)
 
 
+def test_eval_stage_reruns_on_its_own_held_out_sets(recipe_run: tuple[Path, list[str]]) -> None:
+    # After more training (--steps) the eval stage runs again: it reuses the sets it made, not a new seed.
+    out, _ = recipe_run
+    sets = out / "eval" / "sets" / "synthetic"
+    made = (sets / "dataset.json").stat().st_mtime_ns
+    (out / "stages" / "eval.json").unlink()
+    log: list[str] = []
+    run_recipe("tiny", out, device="cpu", log=log.append)
+    assert "[recipe] eval: finished" in " ".join(log)
+    assert (sets / "dataset.json").stat().st_mtime_ns == made
+    assert json.loads((out / "eval" / "synthetic.json").read_text())["set_info"]["seed"] == 9999
+
+
 def test_unknown_recipe_and_stage_are_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(JenError, match="unknown recipe 'huge'"):
         run_recipe("huge", tmp_path)

@@ -23,6 +23,7 @@ import logging
 import sys
 import tempfile
 import types
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +61,9 @@ def transcription_status() -> str | None:
 def _import_crepe() -> types.ModuleType:
     if "torchaudio" not in sys.modules and importlib.util.find_spec("torchaudio") is None:
         sys.modules["torchaudio"] = types.ModuleType("torchaudio")  # only torchcrepe.load.audio uses it
-    import torchcrepe
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="pkg_resources is deprecated")  # resampy's import
+        import torchcrepe
 
     return torchcrepe
 
@@ -72,8 +75,10 @@ def _basic_pitch_model() -> Any:
         level = root.level
         root.setLevel(logging.ERROR)  # basic-pitch warns on import about every backend it does not find
         try:
-            from basic_pitch import FilenameSuffix, build_icassp_2022_model_path
-            from basic_pitch.inference import Model
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="pkg_resources is deprecated")  # resampy's import
+                from basic_pitch import FilenameSuffix, build_icassp_2022_model_path
+                from basic_pitch.inference import Model
         finally:
             root.setLevel(level)
 
