@@ -133,8 +133,8 @@ class ConvAutoencoder(nn.Module):
         frame a sample belongs to. A safe upper bound (a few frames for the presets).
         """
         res_radius = sum(d * (RES_KERNEL // 2) for d in self.cfg.res_dilations)
-        if self.cfg.decoder == "istft":  # window (2 STFT frames each side), two residual stacks, one upsampling
-            radius = 2 + 2 * res_radius
+        if self.cfg.decoder == "istft":  # synthesis window, two residual stacks, one upsampling
+            radius = self.decoder[-1].istft.radius_frames + 2 * res_radius
             return math.ceil(radius / self.cfg.istft_upsample) + 1 + LATENT_KERNEL // 2 + 1
         radius = IO_KERNEL // 2
         for stride in self.cfg.strides:  # decoder runs them reversed, so walking back is this order

@@ -59,10 +59,6 @@ class LogBandEncoder(nn.Module):
         self.register_buffer("side_bank", bank(side_bands) if side_bands else torch.zeros(0, self.n_fft // 2 + 1),
                              persistent=False)
 
-    @property
-    def radius_frames(self) -> int:
-        return 2
-
     def forward(self, wav: Tensor) -> Tensor:
         b = wav.shape[0]
         pad = (self.n_fft - self.hop) // 2  # frame m then spans [m * hop - pad, m * hop + hop + pad)
@@ -71,12 +67,12 @@ class LogBandEncoder(nn.Module):
         x = F.pad(torch.stack([mid, side], dim=1).reshape(2 * b, -1), (pad, pad))
         frames = wav.shape[-1] // self.hop
         # Real and imaginary parts as a last axis (not a complex tensor): ONNX's STFT op exports only this form.
+        # Eager torch only warns about that form, so it is used while tracing alone; the values are the same.
+        stft = dict(n_fft=self.n_fft, hop_length=self.hop, window=self.window, center=False)
         if torch.jit.is_tracing():
-            parts = torch.stft(x, self.n_fft, hop_length=self.hop, window=self.window, center=False,
-                               return_complex=False)  # fmt: skip
+            parts = torch.stft(x, return_complex=False, **stft)
         else:
-            parts = torch.view_as_real(torch.stft(x, self.n_fft, hop_length=self.hop, window=self.window,
-                                                  center=False, return_complex=True))  # fmt: skip
+            parts = torch.view_as_real(torch.stft(x, return_complex=True, **stft))
         spec = parts.pow(2).sum(-1).clamp_min(1e-20).sqrt().reshape(b, 2, -1, frames)
         bands = [torch.matmul(self.mid_bank, spec[:, 0])]
         if self.side_bands:

@@ -15,6 +15,7 @@ import torch
 from jen_core.autoencoder import build_autoencoder
 from jen_core.autoencoder.istft import InverseSTFT
 from jen_core.errors import JenError
+from jen_core.latents import LatentWhitener
 from jen_core.presets import get_preset
 
 TINY_ISTFT = dataclasses.replace(get_preset("tiny").autoencoder, decoder="istft")  # hop 320 -> STFT hop 80
@@ -94,19 +95,14 @@ def test_unknown_decoder_is_a_clear_error() -> None:
 def test_istft_decoder_exports_to_onnx(tmp_path) -> None:
     import onnxruntime as ort
 
+    from export.graphs import DecoderGraph
+
     m = make()
     z = torch.randn(1, 8, 12, generator=torch.Generator().manual_seed(2))
 
-    class Decode(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.ae = m
-
-        def forward(self, latent: torch.Tensor) -> torch.Tensor:
-            return self.ae.decode(latent)
-
+    graph = DecoderGraph(m, LatentWhitener(8, 8)).eval()  # the export's graph; identity whitening
     path = tmp_path / "decoder.onnx"
-    torch.onnx.export(Decode().eval(), (z,), str(path), dynamo=False, opset_version=17, input_names=["z"],
+    torch.onnx.export(graph, (z,), str(path), dynamo=False, opset_version=17, input_names=["z"],
                       output_names=["wav"], dynamic_axes={"z": {0: "b", 2: "s"}, "wav": {0: "b", 2: "l"}})
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     longer = torch.randn(2, 8, 20, generator=torch.Generator().manual_seed(3))

@@ -15,6 +15,7 @@ import torch
 from jen_core.autoencoder import build_autoencoder
 from jen_core.autoencoder.spectral import LOG_FLOOR, mel_filterbank
 from jen_core.errors import JenError
+from jen_core.latents import LatentWhitener
 from jen_core.presets import get_preset
 from training.encode import encode_chunked
 
@@ -88,18 +89,13 @@ def test_logmel_needs_stereo() -> None:
 def test_encoder_exports_to_onnx(codec, tmp_path) -> None:
     import onnxruntime as ort
 
-    class Encode(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.ae = codec
+    from export.graphs import EncoderGraph
 
-        def forward(self, wav: torch.Tensor) -> torch.Tensor:
-            return self.ae.encode(wav)
-
+    graph = EncoderGraph(codec, LatentWhitener(40, 40)).eval()  # the export's graph; identity whitening
     path = tmp_path / "encoder.onnx"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the exporter's own deprecation notes
-        torch.onnx.export(Encode().eval(), (tone(300.0, seconds=0.2),), str(path), dynamo=False, opset_version=17,
+        torch.onnx.export(graph, (tone(300.0, seconds=0.2),), str(path), dynamo=False, opset_version=17,
                           input_names=["wav"], output_names=["z"], dynamic_axes={"wav": {0: "b", 2: "l"}, "z": {0: "b", 2: "s"}})
     wav = torch.cat([tone(500.0, seconds=0.4), 0.1 * torch.randn(1, 2, int(0.4 * SR), generator=torch.Generator().manual_seed(1))])
     got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"wav": wav.numpy()})[0]

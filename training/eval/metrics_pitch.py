@@ -24,6 +24,7 @@ import sys
 import tempfile
 import types
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -58,11 +59,18 @@ def transcription_status() -> str | None:
     return None
 
 
+@contextlib.contextmanager
+def _quiet_resampy_import() -> Iterator[None]:
+    """resampy (imported by torchcrepe and basic-pitch) warns on import that pkg_resources is deprecated."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+        yield
+
+
 def _import_crepe() -> types.ModuleType:
     if "torchaudio" not in sys.modules and importlib.util.find_spec("torchaudio") is None:
         sys.modules["torchaudio"] = types.ModuleType("torchaudio")  # only torchcrepe.load.audio uses it
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="pkg_resources is deprecated")  # resampy's import
+    with _quiet_resampy_import():
         import torchcrepe
 
     return torchcrepe
@@ -75,8 +83,7 @@ def _basic_pitch_model() -> Any:
         level = root.level
         root.setLevel(logging.ERROR)  # basic-pitch warns on import about every backend it does not find
         try:
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message="pkg_resources is deprecated")  # resampy's import
+            with _quiet_resampy_import():
                 from basic_pitch import FilenameSuffix, build_icassp_2022_model_path
                 from basic_pitch.inference import Model
         finally:
